@@ -1,0 +1,225 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const goodYAML = `probe:
+  name: rex-blockb-f2-ward7-1
+location:
+  site: Royal Example Hospital
+  building: Block B
+  floor: "2"
+  ward: Ward 7
+  spot: "Bay 3, nurses' station"
+  x: 0.42
+  y: 0.63
+standard: voice
+standards:
+  trust-minimum: {signal_dbm: -65, snr_db: 25, loss_ratio: 0.01, rtt_seconds: 0.1, jitter_seconds: 0.03}
+wifi:
+  interface: wlan0
+  ssids: [CLINICAL]
+targets:
+  - name: gateway
+    kind: icmp
+    address: gateway
+    interval: 1s
+  - name: epr
+    kind: http
+    url: https://epr.example.org/health
+    interval: 30s
+  - name: dns-primary
+    kind: dns
+    server: 10.0.0.53:53
+    query: epr.example.org
+    interval: 30s
+throughput:
+  mode: onprem
+  url: http://10.20.0.9:8080
+  interval: 30m
+push:
+  url: http://prometheus.example.org:9090/api/v1/write
+  interval: 15s
+  queue_dir: /var/lib/wardprobe/queue
+  max_queue_bytes: 512MiB
+  max_queue_age: 168h
+`
+
+func TestParseDesignExample(t *testing.T) {
+	c, err := Parse("good.yml", []byte(goodYAML))
+	if err != nil {
+		t.Fatalf("design example rejected:\n%v", err)
+	}
+	if c.Probe.Name != "rex-blockb-f2-ward7-1" || c.Location.Ward != "Ward 7" || c.Location.Floor != "2" {
+		t.Errorf("location not decoded: %+v %+v", c.Probe, c.Location)
+	}
+	if *c.Location.X != 0.42 || *c.Location.Y != 0.63 {
+		t.Errorf("x,y = %v,%v", *c.Location.X, *c.Location.Y)
+	}
+	if len(c.Targets) != 3 || c.Targets[0].Interval.D() != time.Second || c.Targets[0].Timeout.D() != 2*time.Second {
+		t.Errorf("targets: %+v", c.Targets)
+	}
+	if c.Targets[1].Timeout.D() != 10*time.Second || c.Targets[1].Method != "GET" || c.Targets[1].MaxBodyBytes != 1<<20 {
+		t.Errorf("http defaults: %+v", c.Targets[1])
+	}
+	if c.Push.MaxQueueBytes != 512<<20 || c.Push.MaxQueueAge.D() != 168*time.Hour {
+		t.Errorf("push: %+v", c.Push)
+	}
+	if c.Throughput.Interval.D() != 30*time.Minute || c.Throughput.Mode != "onprem" {
+		t.Errorf("throughput: %+v", c.Throughput)
+	}
+	s, ok := c.ResolveStandard("trust-minimum")
+	if !ok || *s.SignalDBM != -65 || *s.RTTSeconds != 0.1 {
+		t.Errorf("custom standard: %+v %v", s, ok)
+	}
+}
+
+func TestStandardOverride(t *testing.T) {
+	c, err := Parse("o.yml", []byte("standards:\n  voice: {signal_dbm: -65}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := c.ResolveStandard("voice")
+	if *s.SignalDBM != -65 || *s.SNRDB != 25 || *s.LossRatio != 0.01 {
+		t.Errorf("override not merged: signal %v snr %v loss %v", *s.SignalDBM, *s.SNRDB, *s.LossRatio)
+	}
+	if b := BuiltinStandards()["voice"]; *b.SignalDBM != -67 {
+		t.Errorf("built-in changed: %v", *b.SignalDBM)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{"typo key", "probe:\n  nmae: x\n",
+			[]string{`f.yml:2: probe.nmae: unknown key (did you mean "name"?)`}},
+		{"typo in target", "targets:\n  - name: gw\n    kind: icmp\n    address: 10.0.0.1\n    intervl: 1s\n",
+			[]string{`f.yml:5: targets[0].intervl: unknown key (did you mean "interval"?)`}},
+		{"unknown top-level", "wfi:\n  interface: wlan0\n",
+			[]string{`f.yml:1: wfi: unknown key (did you mean "wifi"?)`}},
+		{"bad duration", "targets:\n  - name: gw\n    kind: icmp\n    address: 10.0.0.1\n    interval: fast\n",
+			[]string{`f.yml:5: targets[0].interval: "fast" is not a duration (use e.g. 500ms, 30s, 5m, 1h)`}},
+		{"unknown kind", "targets:\n  - name: gw\n    kind: smtp\n",
+			[]string{`f.yml:3: targets[0].kind: unknown kind "smtp" (icmp, dns, http or tcp)`}},
+		{"duplicate target", "targets:\n  - {name: a, kind: icmp, address: 10.0.0.1}\n  - {name: a, kind: tcp, address: 10.0.0.1:22}\n",
+			[]string{`f.yml:3: targets[1].name: duplicate target name "a" (first used by targets[0])`}},
+		{"x out of range", "location:\n  x: 1.5\n  y: -0.1\n",
+			[]string{`f.yml:2: location.x: 1.5 is outside 0..1`, `f.yml:3: location.y: -0.1 is outside 0..1`}},
+		{"missing url", "targets:\n  - name: epr\n    kind: http\n",
+			[]string{`f.yml:2: targets[0].url: is required`}},
+		{"bad url scheme", "targets:\n  - name: epr\n    kind: http\n    url: ftp://x/\n",
+			[]string{`f.yml:4: targets[0].url: "ftp://x/" is not an http or https URL`}},
+		{"key for other kind", "targets:\n  - name: gw\n    kind: icmp\n    address: 10.0.0.1\n    url: http://x/\n",
+			[]string{`f.yml:5: targets[0].url: is not used by kind "icmp" (only by http)`}},
+		{"interval too short", "targets:\n  - name: epr\n    kind: tcp\n    address: h:443\n    interval: 100ms\n    timeout: 50ms\n",
+			[]string{`f.yml:5: targets[0].interval: 100ms is shorter than the minimum 1s`}},
+		{"timeout over interval", "targets:\n  - name: epr\n    kind: tcp\n    address: h:443\n    interval: 5s\n    timeout: 10s\n",
+			[]string{`f.yml:6: targets[0].timeout: 10s is longer than the interval 5s`}},
+		{"tcp without port", "targets:\n  - name: t\n    kind: tcp\n    address: epr.example.org\n",
+			[]string{`f.yml:4: targets[0].address: "epr.example.org" is not host:port`}},
+		{"unknown standard", "standard: gold\n",
+			[]string{`f.yml:1: standard: unknown standard "gold" (known: voice, data)`}},
+		{"standard value range", "standards:\n  mine: {signal_dbm: 20}\nstandard: mine\n",
+			[]string{`f.yml:2: standards.mine.signal_dbm: 20 is outside -100..0`}},
+		{"not a number", "location:\n  x: left\n",
+			[]string{`f.yml:2: location.x: "left" is not a number`}},
+		{"list expected", "wifi:\n  ssids: CLINICAL\n",
+			[]string{`f.yml:2: wifi.ssids: expected a list, got "CLINICAL"`}},
+		{"bad size", "push:\n  url: http://p:9090/api/v1/write\n  max_queue_bytes: lots\n",
+			[]string{`f.yml:3: push.max_queue_bytes: "lots" is not a size (use e.g. 4096, 64KiB, 512MiB, 1GB)`}},
+		{"throughput onprem needs url", "throughput:\n  mode: onprem\n",
+			[]string{`f.yml:1: throughput.url: is required in onprem mode (the URL of a wardprobe target)`}},
+		{"yaml syntax", "targets:\n  - name: [\n",
+			[]string{`f.yml:2: (top): invalid YAML: did not find expected node content`}},
+		{"empty", "", []string{`f.yml:1: (top): config is empty`}},
+		{"duplicate key", "probe:\n  name: a\n  name: b\n",
+			[]string{`f.yml:3: probe.name: duplicate key`}},
+		{"many errors at once", "probe:\n  nmae: x\ntargets:\n  - name: a\n    kind: icmp\n    address: 10.0.0.1\n    interval: soon\n  - name: a\n    kind: bogus\n",
+			[]string{
+				`f.yml:2: probe.nmae: unknown key (did you mean "name"?)`,
+				`f.yml:7: targets[0].interval: "soon" is not a duration (use e.g. 500ms, 30s, 5m, 1h)`,
+				`f.yml:8: targets[1].name: duplicate target name "a" (first used by targets[0])`,
+				`f.yml:9: targets[1].kind: unknown kind "bogus" (icmp, dns, http or tcp)`,
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("f.yml", []byte(tt.yaml))
+			if err == nil {
+				t.Fatalf("accepted, want errors %q", tt.want)
+			}
+			got := strings.Split(err.Error(), "\n")
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("errors:\n got: %q\nwant: %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDefaultConfig(t *testing.T) {
+	c := Default()
+	if len(c.Targets) != 2 || c.Targets[0].Address != "gateway" || c.Targets[1].Kind != KindDNS || c.Targets[1].Server != "" {
+		t.Errorf("default targets: %+v", c.Targets)
+	}
+	if c.Probe.Name == "" || c.Location.Site != UnknownLabel {
+		t.Errorf("default identity: %+v %+v", c.Probe, c.Location)
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "w.yml")
+	if err := os.WriteFile(p, []byte(goodYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(filepath.Join(dir, "missing.yml")); err == nil || !strings.Contains(err.Error(), "missing.yml") {
+		t.Errorf("missing file: %v", err)
+	}
+	big := filepath.Join(dir, "big.yml")
+	if err := os.WriteFile(big, []byte("#"+strings.Repeat("x", MaxFileBytes+1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(big); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("oversized file: %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(goodYAML))
+	f.Add([]byte("targets: [{name: a, kind: icmp}]"))
+	f.Add([]byte("a: &x [*x]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse("fuzz.yml", data)
+		if err == nil && c == nil {
+			t.Fatal("nil config without error")
+		}
+	})
+}
+
+func TestAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("standards:\n  s: {signal_dbm: -60}\nx: &s [" + strings.TrimSuffix(strings.Repeat("200, ", 1000), ", ") + "]\ntargets:\n")
+	for i := range 200 {
+		fmt.Fprintf(&b, "  - {name: t%d, kind: http, url: \"http://h/\", expect_status: *s}\n", i)
+	}
+	_, err := Parse("bomb.yml", []byte(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "config expands to more than") {
+		t.Fatalf("alias expansion not bounded: %.200v", err)
+	}
+	ok := "wifi:\n  ssids: &s [A, B]\n"
+	if _, err := Parse("ok.yml", []byte(ok)); err != nil {
+		t.Fatalf("alias rejected: %v", err)
+	}
+}

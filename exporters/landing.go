@@ -1,0 +1,86 @@
+package exporters
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"time"
+
+	"github.com/wardprobe/wardprobe/config"
+)
+
+// landingTemplate is the page an engineer standing on the ward sees: where the
+// probe is, the Wi-Fi state, and each target's latest result at a glance.
+const landingTemplate = `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="5">
+<title>wardprobe {{.Cfg.Probe.Name}}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:1.5em;color:#222;max-width:60em}
+h1{font-size:1.4em;margin-bottom:.2em} .loc{color:#555;margin-top:0}
+table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}
+th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #ddd;vertical-align:top}
+.ok{background:#1a7f37;color:#fff} .bad{background:#cf222e;color:#fff} .warn{background:#bf8700;color:#fff}
+.none{background:#888;color:#fff} .state{display:inline-block;padding:.15em .6em;border-radius:.3em;font-weight:600}
+.detail{color:#555;font-size:.9em} footer{color:#777;font-size:.85em}
+</style></head><body>
+<h1>wardprobe — {{.Cfg.Location.Ward}}</h1>
+<p class="loc">{{.Cfg.Location.Site}} · {{.Cfg.Location.Building}} · floor {{.Cfg.Location.Floor}}{{if .Cfg.Location.Spot}} · {{.Cfg.Location.Spot}}{{end}}<br>
+probe <b>{{.Cfg.Probe.Name}}</b> · standard <b>{{.Cfg.Standard}}</b>{{if not .ReloadOK}} · <span class="state bad">last config reload failed</span>{{end}}</p>
+<h2>Wi-Fi</h2>
+{{with .WiFi}}<p>{{if .Connected}}<span class="state ok">connected</span>{{else if .Present}}<span class="state bad">not connected</span>{{else}}<span class="state none">no Wi-Fi interface</span>{{end}}
+{{if .Interface}} on <b>{{.Interface}}</b>{{end}}{{if .Detail}} <span class="detail">{{.Detail}}</span>{{end}}</p>{{end}}
+<h2>Targets</h2>
+<table><tr><th>target</th><th>kind</th><th>last result</th><th>time</th><th>loss</th><th>seen</th></tr>
+{{range .Targets}}<tr><td>{{.Name}}</td><td>{{.Kind}}</td>
+<td>{{if not .HaveResult}}<span class="state none">waiting</span>{{else if .Last.Success}}<span class="state ok">up</span>{{else}}<span class="state bad">down: {{.Last.Reason}}</span><div class="detail">{{.Last.Detail}}</div>{{end}}</td>
+<td>{{if .HaveResult}}{{ms .Last.Duration}}{{if .Last.StatusCode}} · HTTP {{.Last.StatusCode}}{{end}}{{if .Last.Rcode}} · {{.Last.Rcode}}{{end}}{{end}}</td>
+<td>{{if .PacketsSent}}{{loss .PacketsLost .PacketsSent}} of {{.PacketsSent}}{{else}}{{if .Probes}}{{.Failures}} of {{.Probes}} failed{{end}}{{end}}</td>
+<td>{{if .HaveResult}}{{ago .Last.Time}}{{end}}</td></tr>
+{{else}}<tr><td colspan="6">no targets configured</td></tr>{{end}}
+</table>
+<footer>wardprobe {{.Version}} · <a href="/metrics">metrics</a> · refreshed every 5 s</footer>
+</body></html>
+`
+
+func (s *Server) handleLanding(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	e := s.exp
+	e.mu.Lock()
+	data := struct {
+		Cfg      *config.Config
+		Version  string
+		ReloadOK bool
+	}{e.cfg, e.version, e.reloadOK}
+	e.mu.Unlock()
+	page := struct {
+		Cfg      *config.Config
+		Version  string
+		ReloadOK bool
+		Targets  []TargetStatus
+		WiFi     any
+	}{data.Cfg, data.Version, data.ReloadOK, e.Targets(), e.WiFi()}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := s.landing.Execute(w, page); err != nil {
+		s.log.Warn("rendering landing page", "err", err)
+	}
+}
+
+func newLandingTemplate() *template.Template {
+	return template.Must(template.New("landing").Funcs(template.FuncMap{
+		"ms": func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) },
+		"loss": func(lost, sent uint64) string {
+			return fmt.Sprintf("%.1f%%", 100*float64(lost)/float64(sent))
+		},
+		"ago": func(t time.Time) string { return time.Since(t).Truncate(time.Second).String() + " ago" },
+	}).Parse(landingTemplate))
+}
