@@ -4,9 +4,9 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"encoding/json"
 	"sync"
 	"time"
 
@@ -19,9 +19,7 @@ import (
 	"github.com/wardprobe/wardprobe/probe/dns"
 	"github.com/wardprobe/wardprobe/probe/http"
 	"github.com/wardprobe/wardprobe/probe/icmp"
-	"github.com/wardprobe/wardprobe/probe/netif"
 	"github.com/wardprobe/wardprobe/probe/tcp"
-	"github.com/wardprobe/wardprobe/probe/wifi"
 )
 
 // Options configure a daemon run.
@@ -229,24 +227,4 @@ func (d *Daemon) emit(r probe.Result) {
 		d.log.Warn().Str("target", r.Target).Str("kind", r.Kind).Str("reason", string(r.Reason)).
 			Str("detail", r.Detail).Msg("target down")
 	}
-}
-
-func (d *Daemon) runWiFi(ctx context.Context) {
-	d.mu.Lock()
-	cfg := d.cfg
-	d.mu.Unlock()
-	p := &wifi.Poller{Interface: cfg.WiFi.Interface, Interval: cfg.WiFi.PollInterval.D(), List: netif.WirelessInterfaces}
-	var last wifi.Snapshot
-	first := true
-	p.Run(ctx, func(s wifi.Snapshot) {
-		d.exp.SetWiFi(s)
-		if first || s.Present != last.Present || s.Connected != last.Connected || s.Interface != last.Interface {
-			ev := d.log.Info()
-			if !s.Connected {
-				ev = d.log.Warn()
-			}
-			ev.Str("interface", s.Interface).Bool("present", s.Present).Bool("connected", s.Connected).Msg("Wi-Fi: " + s.Detail)
-		}
-		last, first = s, false
-	})
 }
