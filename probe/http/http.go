@@ -62,7 +62,6 @@ type timings struct {
 	start                                   time.Time
 	dnsStart, connStart, tlsStart, wroteReq time.Time
 	phases                                  [probe.NumPhases]time.Duration
-	firstByte                               time.Time
 	connectedAddr                           string
 }
 
