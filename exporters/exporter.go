@@ -97,9 +97,9 @@ type Exporter struct {
 	wifi      wifiState
 }
 
-// New returns an Exporter for version and the given config.
-func New(version string, cfg *config.Config) *Exporter {
-	e := &Exporter{version: version, targets: map[Target]*targetState{}, reloadOK: true, reloadAt: time.Now(), startTime: time.Now()}
+// New returns an Exporter for version and the given config, started at start.
+func New(version string, cfg *config.Config, start time.Time) *Exporter {
+	e := &Exporter{version: version, targets: map[Target]*targetState{}, reloadOK: true, reloadAt: start, startTime: start}
 	e.SetConfig(cfg)
 	return e
 }

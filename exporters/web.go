@@ -57,6 +57,9 @@ func NewServer(exp *Exporter, reload func() error, log *slog.Logger, extra ...pr
 	return s
 }
 
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.srv.Handler }
+
 // Rebuild makes a fresh registry for the current config: the Go and process
 // collectors are wrapped with the location labels, which may have changed.
 func (s *Server) Rebuild() {

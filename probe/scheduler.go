@@ -112,7 +112,7 @@ func (s *Scheduler) Stop() {
 }
 
 func (s *Scheduler) run(ctx context.Context, j Job) {
-	if !sleep(ctx, s.Stagger(j.Interval)) {
+	if !Sleep(ctx, s.Stagger(j.Interval)) {
 		return
 	}
 	if j.Runner != nil {
@@ -134,14 +134,14 @@ func (s *Scheduler) run(ctx context.Context, j Job) {
 			// The probe overran; start again from now rather than bursting.
 			next, wait = time.Now(), 0
 		}
-		if !sleep(ctx, wait) {
+		if !Sleep(ctx, wait) {
 			return
 		}
 	}
 }
 
-// sleep waits for d or until ctx ends; it reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
+// Sleep waits for d or until ctx ends; it reports whether d passed.
+func Sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
@@ -154,6 +154,3 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return true
 	}
 }
-
-// Sleep waits for d or until ctx ends; it reports whether d passed.
-func Sleep(ctx context.Context, d time.Duration) bool { return sleep(ctx, d) }

@@ -66,7 +66,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("loading config: %w", err)
 	}
-	d.exp = exporters.New(opts.Version, cfg)
+	d.exp = exporters.New(opts.Version, cfg, time.Now())
 	d.sched = probe.NewScheduler(d.emit)
 	defer d.sched.Stop()
 	d.detectICMP(cfg)

@@ -1,0 +1,242 @@
+package exporters
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wardprobe/wardprobe/config"
+	"github.com/wardprobe/wardprobe/probe"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/metrics.golden")
+
+const goldenConfig = `probe: {name: rex-blockb-f2-ward7-1}
+location:
+  site: Royal Example Hospital
+  building: Block B
+  floor: "2"
+  ward: Ward 7
+  spot: "Bay 3, nurses' station"
+  x: 0.42
+  y: 0.63
+standard: voice
+wifi: {interface: wlan0, ssids: [CLINICAL]}
+targets:
+  - {name: gateway, kind: icmp, address: gateway, interval: 1s}
+  - {name: epr, kind: http, url: "https://epr.example.org/health", interval: 30s}
+  - {name: dns-primary, kind: dns, server: "10.0.0.53:53", query: epr.example.org, interval: 30s}
+  - {name: pacs, kind: tcp, address: "pacs.example.org:443", interval: 30s}
+`
+
+// t0 is a fixed clock for the golden file.
+var t0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+
+// fakeResults are the probe results the golden exporter is fed.
+func fakeResults() []probe.Result {
+	ms := time.Millisecond
+	var rs []probe.Result
+	for i, rtt := range []time.Duration{3 * ms, 4 * ms, 12 * ms, 250 * ms} {
+		rs = append(rs, probe.Result{Target: "gateway", Kind: "icmp", Time: t0.Add(time.Duration(i) * time.Second),
+			Success: true, Duration: rtt, Jitter: 2 * ms, Packets: 1})
+	}
+	lost := probe.Fail("gateway", "icmp", probe.ReasonTimeout, "no reply")
+	lost.Time, lost.Packets, lost.Jitter = t0.Add(5*time.Second), 1, 2*ms
+	rs = append(rs, lost)
+	var phases [probe.NumPhases]time.Duration
+	phases[probe.PhaseResolve], phases[probe.PhaseConnect], phases[probe.PhaseTLS] = 2*ms, 5*ms, 20*ms
+	phases[probe.PhaseFirstByte], phases[probe.PhaseTotal] = 40*ms, 70*ms
+	rs = append(rs,
+		probe.Result{Target: "epr", Kind: "http", Time: t0, Success: true, Duration: 70 * ms, Phases: phases,
+			StatusCode: 200, CertExpiry: t0.Add(90 * 24 * time.Hour), BodyBytes: 512},
+		probe.Result{Target: "dns-primary", Kind: "dns", Time: t0, Success: true, Duration: 8 * ms, Rcode: "NOERROR"},
+		probe.Result{Target: "dns-primary", Kind: "dns", Time: t0.Add(30 * time.Second), Reason: probe.ReasonDNS, Duration: 9 * ms, Rcode: "NXDOMAIN"},
+		probe.Result{Target: "pacs", Kind: "tcp", Time: t0, Reason: probe.ReasonRefused},
+		probe.Result{Target: "removed-target", Kind: "icmp", Time: t0, Success: true, Packets: 1},
+	)
+	return rs
+}
+
+func goldenServer(t *testing.T) (*Server, *Exporter) {
+	t.Helper()
+	cfg, err := config.Parse("golden.yml", []byte(goldenConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New("test", cfg, t0)
+	e.SetICMPMode("raw")
+	for _, r := range fakeResults() {
+		e.Observe(r)
+	}
+	s := NewServer(e, func() error { return nil }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return s, e
+}
+
+func scrape(t *testing.T, h http.Handler) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 200 {
+		t.Fatalf("/metrics: %d %s", rec.Code, rec.Body)
+	}
+	return rec.Body.String()
+}
+
+// wardprobeOnly keeps the wardprobe_ families (Go and process metrics vary by
+// machine) and pins the Go version.
+func wardprobeOnly(text string) string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		name := strings.TrimPrefix(strings.TrimPrefix(line, "# HELP "), "# TYPE ")
+		if strings.HasPrefix(name, "wardprobe_") {
+			out = append(out, line)
+		}
+	}
+	s := strings.Join(out, "\n") + "\n"
+	return strings.ReplaceAll(s, `goversion="`+runtime.Version()+`"`, `goversion="GOVERSION"`)
+}
+
+func TestMetricsGolden(t *testing.T) {
+	s, _ := goldenServer(t)
+	got := wardprobeOnly(scrape(t, s.Handler()))
+	path := filepath.Join("testdata", "metrics.golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./exporters -run Golden -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("/metrics differs from %s (rerun with -update if intended):\n%s", path, diff(string(want), got))
+	}
+}
+
+func diff(want, got string) string {
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	seen := map[string]bool{}
+	for _, l := range wl {
+		seen[l] = true
+	}
+	for _, l := range gl {
+		if !seen[l] {
+			b.WriteString("+ " + l + "\n")
+		}
+	}
+	seen = map[string]bool{}
+	for _, l := range gl {
+		seen[l] = true
+	}
+	for _, l := range wl {
+		if !seen[l] {
+			b.WriteString("- " + l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// TestMetricsPromtool runs promtool check metrics over the whole scrape.
+func TestMetricsPromtool(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool missing: make test installs Debian's prometheus package")
+		}
+		t.Skip("promtool not installed")
+	}
+	s, _ := goldenServer(t)
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(scrape(t, s.Handler()))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out.String())
+	}
+}
+
+func TestEveryWardprobeSeriesHasLocationLabels(t *testing.T) {
+	s, _ := goldenServer(t)
+	text := scrape(t, s.Handler())
+	re := regexp.MustCompile(`^[a-z_]+\{`)
+	for _, line := range strings.Split(text, "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if !re.MatchString(line) {
+			t.Errorf("series without labels: %s", line)
+			continue
+		}
+		for _, l := range LocationLabelNames() {
+			if !strings.Contains(line, l+`="`) {
+				t.Errorf("series lacks %s: %s", l, line)
+			}
+		}
+	}
+}
+
+func TestReloadKeepsCountersOfUnchangedTargets(t *testing.T) {
+	_, e := goldenServer(t)
+	cfg, err := config.Parse("new.yml", []byte(strings.Replace(goldenConfig,
+		`  - {name: pacs, kind: tcp, address: "pacs.example.org:443", interval: 30s}`,
+		`  - {name: pacs, kind: icmp, address: "pacs.example.org", interval: 5s}`, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetConfig(cfg)
+	byName := map[string]TargetStatus{}
+	for _, st := range e.Targets() {
+		byName[st.Name] = st
+	}
+	if g := byName["gateway"]; g.PacketsSent != 5 || g.PacketsLost != 1 {
+		t.Errorf("gateway counters after reload: sent %d lost %d, want 5 1", g.PacketsSent, g.PacketsLost)
+	}
+	if p := byName["pacs"]; p.Kind != "icmp" || p.Probes != 0 {
+		t.Errorf("pacs changed kind, its state must start afresh: %+v", p)
+	}
+	if _, ok := byName["removed-target"]; ok {
+		t.Error("a result for an unconfigured target created state")
+	}
+}
+
+func TestWebEndpoints(t *testing.T) {
+	s, _ := goldenServer(t)
+	calls := 0
+	s.reload = func() error { calls++; return nil }
+	tests := []struct {
+		method, path string
+		want         int
+		contains     string
+	}{
+		{"GET", "/", 200, "Ward 7"},
+		{"GET", "/", 200, "Bay 3, nurses&#39; station"},
+		{"GET", "/-/healthy", 200, "Healthy"},
+		{"GET", "/-/reload", 405, "POST"},
+		{"POST", "/-/reload", 200, "reloaded"},
+		{"GET", "/nope", 404, ""},
+		{"DELETE", "/", 405, ""},
+	}
+	for _, tt := range tests {
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
+		if rec.Code != tt.want || !strings.Contains(rec.Body.String(), tt.contains) {
+			t.Errorf("%s %s: %d, want %d containing %q:\n%.300s", tt.method, tt.path, rec.Code, tt.want, tt.contains, rec.Body.String())
+		}
+	}
+	if calls != 1 {
+		t.Errorf("reload called %d times, want 1", calls)
+	}
+}
