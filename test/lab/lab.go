@@ -10,6 +10,7 @@ package lab
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"fmt"
 	"net"
 	"net/http"
@@ -87,12 +88,11 @@ func cleanStale() {
 // deleted, with every process still in it, when the test ends.
 func (l *Lab) Netns(short string) string {
 	l.t.Helper()
-	l.mu.Lock()
-	l.n++
-	name := fmt.Sprintf("%s-%d%s", l.prefix, l.n, short)
-	l.mu.Unlock()
-	if len(name) > 15 {
-		name = name[:15]
+	var rnd [3]byte
+	_, _ = crand.Read(rnd[:])
+	name := fmt.Sprintf("%s-%x%s", l.prefix, rnd, short)
+	if len(name) > 31 {
+		name = name[:31]
 	}
 	_ = exec.Command("ip", "netns", "del", name).Run()
 	l.MustRun("", "ip", "netns", "add", name)
@@ -100,6 +100,9 @@ func (l *Lab) Netns(short string) string {
 		// Kill whatever still runs in it, then delete it.
 		if out, err := exec.Command("ip", "netns", "pids", name).Output(); err == nil {
 			for _, f := range strings.Fields(string(out)) {
+				if f == fmt.Sprint(os.Getpid()) {
+					continue
+				}
 				_ = exec.Command("kill", "-9", f).Run()
 			}
 		}
@@ -118,7 +121,9 @@ func (l *Lab) Veth(ns1, addr1, ns2, addr2 string) (if1, if2 string) {
 	l.n++
 	n := l.n
 	l.mu.Unlock()
-	tmp1, tmp2 := fmt.Sprintf("%sa%d", l.prefix, n), fmt.Sprintf("%sb%d", l.prefix, n)
+	var rnd [3]byte
+	_, _ = crand.Read(rnd[:])
+	tmp1, tmp2 := fmt.Sprintf("wpa%x%d", rnd, n), fmt.Sprintf("wpb%x%d", rnd, n)
 	if1, if2 = "veth"+fmt.Sprint(n)+"a", "veth"+fmt.Sprint(n)+"b"
 	l.MustRun("", "ip", "link", "add", tmp1, "type", "veth", "peer", "name", tmp2)
 	l.MustRun("", "ip", "link", "set", tmp1, "netns", ns1, "name", if1)

@@ -63,8 +63,17 @@ func (l *Lab) Wardprobe(bin, ns, configYAML string, args ...string) *Daemon {
 	if err := os.WriteFile(path, []byte(configYAML), 0o600); err != nil {
 		l.t.Fatal(err)
 	}
-	cmd := append([]string{bin, "run", "--config", path, "--web.listen-address", "127.0.0.1:9810", "--log.level", "debug"}, args...)
-	d := &Daemon{Proc: l.Start(ns, cmd...), NS: ns, ConfigPath: path, URL: "http://127.0.0.1:9810"}
+	d := l.WardprobeArgs(ns, "http://127.0.0.1:9810",
+		append([]string{bin, "run", "--config", path, "--web.listen-address", "127.0.0.1:9810", "--log.level", "debug"}, args...)...)
+	d.ConfigPath = path
+	return d
+}
+
+// WardprobeArgs starts wardprobe in ns with exactly the command line cmd and
+// waits until it answers at url.
+func (l *Lab) WardprobeArgs(ns, url string, cmd ...string) *Daemon {
+	l.t.Helper()
+	d := &Daemon{Proc: l.Start(ns, cmd...), NS: ns, URL: url}
 	if err := d.WaitReady(20 * time.Second); err != nil {
 		l.t.Fatalf("wardprobe did not come up: %v\n%s", err, d.Output.String())
 	}

@@ -2,7 +2,9 @@ package netlab
 
 import (
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"testing"
 	"time"
 
@@ -49,5 +51,102 @@ targets:
 	}
 	if n := s.Value("wardprobe_icmp_rtt_seconds_count", "target", "peer"); n != sent-lost {
 		t.Errorf("rtt histogram count %v, want answered packets %v", n, sent-lost)
+	}
+}
+
+// TestICMPUnreachable pings an unused address inside the lab subnet: ARP
+// fails, nothing leaves the namespace, and every packet is lost with a reason.
+func TestICMPUnreachable(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t)
+	probeNS, _, probeIf, _ := pair(t, l)
+	cfg := location("unreach") + fmt.Sprintf(`wifi: {interface: %s}
+targets:
+  - {name: ghost, kind: icmp, address: 10.77.0.99, interval: 50ms, timeout: 300ms}
+`, probeIf)
+	d := l.Wardprobe(wardprobeBin, probeNS, cfg)
+	s := d.WaitFor(t, 30*time.Second, "40 packets", func(s lab.Samples) bool {
+		return s.Value("wardprobe_icmp_packets_sent_total", "target", "ghost") >= 40
+	})
+	sent := s.Value("wardprobe_icmp_packets_sent_total", "target", "ghost")
+	lost := s.Value("wardprobe_icmp_packets_lost_total", "target", "ghost")
+	if lost != sent {
+		t.Errorf("lost %v of %v, want all", lost, sent)
+	}
+	var reasons float64
+	for _, f := range s.All("wardprobe_target_failures_total", "target", "ghost") {
+		if r := f.Labels["reason"]; r != "timeout" && r != "unreachable" {
+			t.Errorf("unexpected reason %q", r)
+		}
+		reasons += f.Value
+	}
+	if reasons != lost {
+		t.Errorf("failures by reason add up to %v, want %v", reasons, lost)
+	}
+	if s.Value("wardprobe_target_up", "target", "ghost") != 0 {
+		t.Error("ghost reported up")
+	}
+	t.Logf("unreachable: %.0f/%.0f lost; failures %v", lost, sent, s.All("wardprobe_target_failures_total", "target", "ghost"))
+}
+
+// TestICMPThroughShapedPath measures RTT across a veth limited by HTB to
+// 512 kbit/s both ways while a bulk transfer fills it: the probe still gets
+// RTTs, and they show the queueing delay.
+func TestICMPThroughShapedPath(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t)
+	probeNS, peerNS, probeIf, peerIf := pair(t, l)
+	l.HTB(probeNS, probeIf, "512kbit")
+	l.HTB(peerNS, peerIf, "512kbit")
+	cfg := location("htb") + fmt.Sprintf(`wifi: {interface: %s}
+targets:
+  - {name: peer, kind: icmp, address: 10.77.0.2, interval: 100ms, timeout: 2s}
+`, probeIf)
+	d := l.Wardprobe(wardprobeBin, probeNS, cfg)
+	idle := d.WaitFor(t, 30*time.Second, "20 idle replies", func(s lab.Samples) bool {
+		return s.Value("wardprobe_icmp_rtt_seconds_count", "target", "peer") >= 20
+	})
+	// Fill the shaped path: the peer streams to a sink in the probe namespace.
+	sink := l.Listen(probeNS, "10.77.0.1:5001")
+	go func() {
+		for {
+			c, err := sink.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	var conn net.Conn
+	if err := lab.InNetns(peerNS, func() (err error) {
+		conn, err = net.Dial("tcp", "10.77.0.1:5001")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	go func() {
+		buf := make([]byte, 32<<10)
+		_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		for {
+			if _, err := conn.Write(buf); err != nil {
+				return
+			}
+		}
+	}()
+	time.Sleep(6 * time.Second)
+	loaded := d.WaitFor(t, 30*time.Second, "replies under load", func(s lab.Samples) bool {
+		return s.Value("wardprobe_icmp_rtt_seconds_count", "target", "peer") >= 60
+	})
+	meanIdle := idle.Value("wardprobe_icmp_rtt_seconds_sum", "target", "peer") / idle.Value("wardprobe_icmp_rtt_seconds_count", "target", "peer")
+	dSum := loaded.Value("wardprobe_icmp_rtt_seconds_sum", "target", "peer") - idle.Value("wardprobe_icmp_rtt_seconds_sum", "target", "peer")
+	dCount := loaded.Value("wardprobe_icmp_rtt_seconds_count", "target", "peer") - idle.Value("wardprobe_icmp_rtt_seconds_count", "target", "peer")
+	meanLoaded := dSum / dCount
+	t.Logf("HTB 512kbit: mean RTT idle %.2f ms, under load %.2f ms over %.0f replies", meanIdle*1000, meanLoaded*1000, dCount)
+	if !(meanIdle > 0) || !(dCount >= 20) {
+		t.Fatalf("no RTTs measured through the shaped path")
+	}
+	if meanLoaded < 2*meanIdle {
+		t.Errorf("RTT under load %.2f ms is not clearly above idle %.2f ms: the shaping was not measured", meanLoaded*1000, meanIdle*1000)
 	}
 }
