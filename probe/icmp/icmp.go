@@ -10,7 +10,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	probing "github.com/prometheus-community/pro-bing"
@@ -67,9 +66,9 @@ type Config struct {
 	// from its address and "gateway" means its default gateway.
 	Interface string
 	Mode      Mode
-	// Cycle is how long one pinger runs before the address is resolved again
-	// and a fresh socket opened (default 1 minute).
-	Cycle time.Duration
+	// ResolveEvery is how often the address, gateway and source are looked
+	// up again (default 10 s).
+	ResolveEvery time.Duration
 }
 
 // Pinger is a probe.Runner for one ICMP target.
@@ -83,8 +82,8 @@ type Pinger struct {
 
 // New returns a Pinger for cfg.
 func New(cfg Config, log zerolog.Logger) *Pinger {
-	if cfg.Cycle <= 0 {
-		cfg.Cycle = time.Minute
+	if cfg.ResolveEvery <= 0 {
+		cfg.ResolveEvery = 10 * time.Second
 	}
 	if cfg.Size < 24 {
 		cfg.Size = 24
@@ -118,150 +117,111 @@ func (p *Pinger) resolve(ctx context.Context) (dst *net.IPAddr, src string, reas
 	return &net.IPAddr{IP: ips[0]}, src, "", nil
 }
 
-// Run pings until ctx ends. Consecutive cycles overlap: the next starts one
-// interval after the previous one's last packet while the previous one still
-// waits for its last replies, so the packet rate is steady.
+// Run pings until ctx ends: one echo request every interval, each with its
+// own socket and its own timeout, so a packet is judged lost exactly when its
+// timeout passes and a slow reply never holds up the next packet. The address
+// (and the gateway, and the source address) is looked up again every
+// ResolveEvery, and at once after a failure.
 func (p *Pinger) Run(ctx context.Context, emit probe.Emit) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	lastAddr := ""
-	for ctx.Err() == nil {
-		dst, src, reason, err := p.resolve(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
+	tick := time.NewTicker(p.cfg.Interval)
+	defer tick.Stop()
+	var (
+		dst        *net.IPAddr
+		src        string
+		resolvedAt time.Time
+		lastAddr   string
+	)
+	for {
+		if dst == nil || time.Since(resolvedAt) >= p.cfg.ResolveEvery {
+			var reason probe.Reason
+			var err error
+			dst, src, reason, err = p.resolve(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				// Nothing can be sent: the interval is a failure that
+				// accounts for no packet.
+				emit(probe.Fail(p.cfg.Target, "icmp", reason, err.Error()))
+			} else {
+				resolvedAt = time.Now()
+				if a := dst.String() + " from " + src; a != lastAddr {
+					p.log.Info().Str("address", dst.String()).Str("source", src).Str("mode", string(p.cfg.Mode)).Msg("pinging")
+					lastAddr = a
+				}
 			}
-			// Nothing could be sent: report the interval as a failure that
-			// accounts for no packet, and try again next interval.
-			res := probe.Fail(p.cfg.Target, "icmp", reason, err.Error())
-			emit(res)
-			if !probe.Sleep(ctx, p.cfg.Interval) {
-				return
-			}
-			continue
 		}
-		if a := dst.String(); a != lastAddr {
-			p.log.Info().Str("address", a).Str("source", src).Str("mode", string(p.cfg.Mode)).Msg("pinging")
-			lastAddr = a
+		if dst != nil {
+			wg.Add(1)
+			go func(dst *net.IPAddr, src string) {
+				defer wg.Done()
+				if r, ok := p.one(ctx, dst, src); ok {
+					emit(r)
+				}
+			}(dst, src)
 		}
-		allSent := make(chan struct{})
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p.cycle(ctx, dst, src, emit, allSent)
-		}()
 		select {
 		case <-ctx.Done():
 			return
-		case <-allSent:
-		}
-		if !probe.Sleep(ctx, p.cfg.Interval) {
-			return
+		case <-tick.C:
 		}
 	}
 }
 
-// cycle runs one pinger of n packets; allSent is closed when its last packet
-// has gone (or it failed), and cycle returns once every packet is accounted for.
-func (p *Pinger) cycle(ctx context.Context, dst *net.IPAddr, src string, emit probe.Emit, allSent chan struct{}) {
-	var once sync.Once
-	signal := func() { once.Do(func() { close(allSent) }) }
-	defer signal()
-
-	n := max(1, int(p.cfg.Cycle/p.cfg.Interval))
-	n = min(n, 60000)
+// one sends one echo request and waits up to the timeout for its reply. It
+// reports false when ctx ended first: such a packet says nothing.
+func (p *Pinger) one(ctx context.Context, dst *net.IPAddr, src string) (probe.Result, bool) {
 	pg := probing.New(dst.String())
 	pg.SetIPAddr(dst)
 	pg.SetPrivileged(p.cfg.Mode == ModeRaw)
 	pg.SetLogger(pingLogger{p.log})
 	pg.Source = src
-	pg.Count = n
-	pg.Interval = p.cfg.Interval
+	pg.Count = 1
 	pg.Size = p.cfg.Size
 	pg.RecordRtts = false
 	pg.RecordTTLs = false
-	// The whole run ends one timeout after the last packet left.
-	pg.Timeout = time.Duration(n-1)*p.cfg.Interval + p.cfg.Timeout + 50*time.Millisecond
+	pg.Timeout = p.cfg.Timeout
+	var a attempt
+	// pro-bing calls these from its run loop; RunWithContext returns after it.
+	pg.OnSend = func(*probing.Packet) { a.sent = true }
+	pg.OnRecv = func(pkt *probing.Packet) { a.rtt, a.got = pkt.Rtt, true }
+	pg.OnSendError = func(_ *probing.Packet, err error) { a.sendErr = err }
+	a.runErr = pg.RunWithContext(ctx)
+	if ctx.Err() != nil {
+		return probe.Result{}, false
+	}
+	return p.judge(a, dst.String()), true
+}
 
-	var mu sync.Mutex // guards tr; pro-bing calls back from its own goroutine
-	tr := NewTracker(p.cfg.Timeout)
-	addr := dst.String()
-	lost := func(seq int, reason probe.Reason, detail string) {
-		r := probe.Fail(p.cfg.Target, "icmp", reason, detail)
-		r.Addr = addr
-		r.Jitter = p.jitterValue()
+// attempt is what became of one echo request.
+type attempt struct {
+	sent, got       bool
+	rtt             time.Duration
+	sendErr, runErr error
+}
+
+// judge turns an attempt into a Result: answered within the timeout, lost
+// (no reply within the timeout, or the send failed), or not sent at all
+// (the socket could not be opened; it accounts for no packet).
+func (p *Pinger) judge(a attempt, addr string) probe.Result {
+	var r probe.Result
+	switch {
+	case a.got && a.rtt <= p.cfg.Timeout:
+		return probe.Result{Target: p.cfg.Target, Kind: "icmp", Time: time.Now(), Success: true,
+			Duration: a.rtt, Jitter: p.addRTT(a.rtt), Addr: addr, Packets: 1}
+	case a.sendErr != nil:
+		r = probe.Fail(p.cfg.Target, "icmp", probe.Classify(a.sendErr), a.sendErr.Error())
 		r.Packets = 1
-		emit(r)
+	case !a.sent && a.runErr != nil:
+		r = probe.Fail(p.cfg.Target, "icmp", probe.Classify(a.runErr), a.runErr.Error())
+	default:
+		r = probe.Fail(p.cfg.Target, "icmp", probe.ReasonTimeout, fmt.Sprintf("no reply within %s", p.cfg.Timeout))
+		r.Packets = 1
 	}
-	var attempted atomic.Int64 // packets sent or failed to send
-	pg.OnSend = func(pkt *probing.Packet) {
-		attempted.Add(1)
-		mu.Lock()
-		tr.Sent(pkt.Seq, time.Now())
-		mu.Unlock()
-		if pkt.Seq == n-1 {
-			signal()
-		}
-	}
-	pg.OnSendError = func(pkt *probing.Packet, err error) {
-		attempted.Add(1)
-		lost(pkt.Seq, probe.Classify(err), err.Error())
-	}
-	pg.OnRecv = func(pkt *probing.Packet) {
-		mu.Lock()
-		ok := tr.Received(pkt.Seq, pkt.Rtt)
-		mu.Unlock()
-		if !ok {
-			return
-		}
-		emit(probe.Result{
-			Target: p.cfg.Target, Kind: "icmp", Time: time.Now(), Success: true,
-			Duration: pkt.Rtt, Jitter: p.addRTT(pkt.Rtt), Addr: addr, Packets: 1,
-		})
-	}
-
-	done := make(chan error, 1)
-	go func() { done <- pg.RunWithContext(ctx) }()
-	tick := time.NewTicker(max(p.cfg.Timeout/10, 10*time.Millisecond))
-	defer tick.Stop()
-	expire := func(now time.Time) {
-		mu.Lock()
-		seqs := tr.Expire(now)
-		mu.Unlock()
-		for _, s := range seqs {
-			lost(s, probe.ReasonTimeout, fmt.Sprintf("no reply within %s", p.cfg.Timeout))
-		}
-	}
-	for {
-		select {
-		case err := <-done:
-			if ctx.Err() != nil {
-				return // stopping: packets still in flight are not judged
-			}
-			if err != nil && attempted.Load() == 0 {
-				// The socket could not be opened: no packet left.
-				p.log.Warn().Err(err).Msg("ping run failed")
-				emit(probe.Fail(p.cfg.Target, "icmp", probe.Classify(err), err.Error()))
-			}
-			// Packets still pending get their full timeout before being judged.
-			for {
-				mu.Lock()
-				pending := tr.Pending()
-				mu.Unlock()
-				if pending == 0 {
-					return
-				}
-				select {
-				case <-ctx.Done():
-					return
-				case now := <-tick.C:
-					expire(now)
-				}
-			}
-		case now := <-tick.C:
-			expire(now)
-		}
-	}
+	r.Addr, r.Jitter = addr, p.jitterValue()
+	return r
 }
 
 func (p *Pinger) addRTT(rtt time.Duration) time.Duration {
