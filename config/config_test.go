@@ -223,3 +223,14 @@ func TestAliasBomb(t *testing.T) {
 		t.Fatalf("alias rejected: %v", err)
 	}
 }
+
+// TestShippedExampleConfig keeps the example config under deploy/ valid.
+func TestShippedExampleConfig(t *testing.T) {
+	c, err := Load(filepath.Join("..", "deploy", "wardprobe.example.yml"))
+	if err != nil {
+		t.Fatalf("deploy/wardprobe.example.yml is invalid:\n%v", err)
+	}
+	if c.WiFi.Interface != "wlan0" || len(c.Targets) == 0 {
+		t.Errorf("unexpected example: %+v", c.WiFi)
+	}
+}
