@@ -41,7 +41,7 @@ func BuiltinStandards() map[string]Standard {
 	}
 }
 
-// Resolve returns the standard named name: a built-in one with any values a
+// ResolveStandard returns the standard named name: a built-in one with any values a
 // custom profile of the same name overrides, or a custom one.
 func (c *Config) ResolveStandard(name string) (Standard, bool) {
 	b, builtin := BuiltinStandards()[name]
