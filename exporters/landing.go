@@ -28,9 +28,11 @@ th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #ddd;vertical-a
 <h1>wardprobe — {{.Cfg.Location.Ward}}</h1>
 <p class="loc">{{.Cfg.Location.Site}} · {{.Cfg.Location.Building}} · floor {{.Cfg.Location.Floor}}{{if .Cfg.Location.Spot}} · {{.Cfg.Location.Spot}}{{end}}<br>
 probe <b>{{.Cfg.Probe.Name}}</b> · standard <b>{{.Cfg.Standard}}</b>{{if not .ReloadOK}} · <span class="state bad">last config reload failed</span>{{end}}</p>
-<h2>Wi-Fi</h2>
-{{with .WiFi}}<p>{{if .Connected}}<span class="state ok">connected</span>{{else if .Present}}<span class="state bad">not connected</span>{{else}}<span class="state none">no Wi-Fi interface</span>{{end}}
-{{if .Interface}} on <b>{{.Interface}}</b>{{end}}{{if .Detail}} <span class="detail">{{.Detail}}</span>{{end}}</p>{{end}}
+<h2>Wi-Fi and coverage</h2>
+{{with .WiFi}}<p>Wi-Fi <span class="state {{.WiFiClass}}">{{.WiFiWords}}</span>{{if .Snap.Interface}} on <b>{{.Snap.Interface}}</b>{{end}}{{if .Snap.Detail}} <span class="detail">{{.Snap.Detail}}</span>{{end}}</p>
+<p>coverage {{if .HaveCov}}<span class="state {{.CoverageClass}}">{{.CoverageWords}}</span> <span class="detail">{{.Cov.Reason}}</span>{{else}}<span class="state none">not judged yet</span>{{end}}</p>
+<table>{{range .Facts}}<tr><th>{{.Name}}</th><td>{{.Value}}</td></tr>{{end}}
+{{range .Standards}}<tr><th>standard {{.Name}}{{if .Ward}} (this ward){{end}}</th><td>{{if .Met}}<span class="state ok">met</span>{{else}}<span class="state bad">not met</span>{{end}} <span class="detail">{{.Checks}}</span></td></tr>{{end}}</table>{{end}}
 <h2>Targets</h2>
 <table><tr><th>target</th><th>kind</th><th>last result</th><th>time</th><th>loss</th><th>seen</th></tr>
 {{range .Targets}}<tr><td>{{.Name}}</td><td>{{.Kind}}</td>
@@ -68,7 +70,7 @@ func (s *Server) handleLanding(w http.ResponseWriter, r *http.Request) {
 		ReloadOK bool
 		Targets  []TargetStatus
 		WiFi     any
-	}{data.Cfg, data.Version, data.ReloadOK, e.Targets(), e.WiFi()}
+	}{data.Cfg, data.Version, data.ReloadOK, e.Targets(), e.wifiView()}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := s.landing.Execute(w, page); err != nil {
 		s.log.Warn("rendering landing page", "err", err)

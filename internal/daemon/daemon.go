@@ -16,6 +16,7 @@ import (
 	"github.com/wardprobe/wardprobe/exporters"
 	"github.com/wardprobe/wardprobe/internal/logging"
 	"github.com/wardprobe/wardprobe/probe"
+	"github.com/wardprobe/wardprobe/probe/coverage"
 	"github.com/wardprobe/wardprobe/probe/dns"
 	"github.com/wardprobe/wardprobe/probe/http"
 	"github.com/wardprobe/wardprobe/probe/icmp"
@@ -49,6 +50,8 @@ type Daemon struct {
 
 	stateMu sync.Mutex
 	up      map[string]bool // last up state per target, to log changes
+
+	cov *coverage.Window // recent network results, for coverage (wifi.go)
 }
 
 func (d *Daemon) load() (*config.Config, error) {
@@ -61,7 +64,7 @@ func (d *Daemon) load() (*config.Config, error) {
 // Run loads the config and runs until ctx ends. It returns an error when the
 // config is invalid or the listen address cannot be bound.
 func Run(ctx context.Context, opts Options) error {
-	d := &Daemon{opts: opts, log: opts.Log, up: map[string]bool{}, ctx: ctx}
+	d := &Daemon{opts: opts, log: opts.Log, up: map[string]bool{}, ctx: ctx, cov: coverage.NewWindow(0)}
 	cfg, err := d.load()
 	if err != nil {
 		return fmt.Errorf("loading config: %w", err)
@@ -214,6 +217,7 @@ func (u unavailable) Probe(context.Context) probe.Result {
 // emit passes a result to the exporter and logs a target going down or up.
 func (d *Daemon) emit(r probe.Result) {
 	d.exp.Observe(r)
+	d.cov.Observe(r)
 	d.stateMu.Lock()
 	was, seen := d.up[r.Target]
 	d.up[r.Target] = r.Success

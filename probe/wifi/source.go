@@ -1,0 +1,61 @@
+package wifi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	mdwifi "github.com/mdlayher/wifi"
+)
+
+// Source is the part of nl80211 the poller uses. *mdwifi.Client satisfies it;
+// one Source is kept open for as long as it works.
+type Source interface {
+	Interfaces() ([]*mdwifi.Interface, error)
+	// AccessPoints returns the cached scan results, the associated BSS
+	// marked with mdwifi.BSSStatusAssociated.
+	AccessPoints(ifi *mdwifi.Interface) ([]*mdwifi.BSS, error)
+	StationInfo(ifi *mdwifi.Interface) ([]*mdwifi.StationInfo, error)
+	SurveyInfo(ifi *mdwifi.Interface) ([]*mdwifi.SurveyInfo, error)
+	// Scan triggers a scan and waits for its results (CAP_NET_ADMIN).
+	Scan(ctx context.Context, ifi *mdwifi.Interface) error
+	Close() error
+}
+
+// Opener opens a Source.
+type Opener func() (Source, error)
+
+// OpenNL80211 opens a Source on the kernel's nl80211 generic netlink family.
+func OpenNL80211() (Source, error) {
+	c, err := mdwifi.New()
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("the kernel has no nl80211 (no Wi-Fi stack loaded): %w", err)
+		}
+		return nil, fmt.Errorf("opening nl80211: %w", err)
+	}
+	return c, nil
+}
+
+// deadliner is implemented by Sources whose calls can be bounded in time.
+type deadliner interface {
+	SetDeadline(time.Time) error
+}
+
+// isGone reports whether err means the interface went away under a call.
+func isGone(err error) bool {
+	return errors.Is(err, syscall.ENODEV) || errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOENT)
+}
+
+// isUnsupported reports whether err means the driver does not do this.
+func isUnsupported(err error) bool {
+	return errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, mdwifi.ErrNotSupported)
+}
+
+// isDenied reports whether err means the process lacks a privilege.
+func isDenied(err error) bool {
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) || errors.Is(err, os.ErrPermission)
+}
