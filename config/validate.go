@@ -233,6 +233,12 @@ func (v *validator) target(p string, t Target) {
 	}
 }
 
+// Bounds of throughput tests.
+const (
+	MinThroughputTimeout = 5 * time.Second // room for the idle pings and two directions
+	MinThroughputBytes   = 1 << 20
+)
+
 func (v *validator) throughput(tp *Throughput) {
 	switch tp.Mode {
 	case "onprem":
@@ -241,9 +247,17 @@ func (v *validator) throughput(tp *Throughput) {
 		} else if err := checkURL(tp.URL); err != nil {
 			v.errorf("throughput.url", "%v", err)
 		}
+		if len(tp.ServerIDs) > 0 {
+			v.errorf("throughput.server_ids", "are only used in ookla mode")
+		}
 	case "ookla":
 		if tp.URL != "" {
 			v.errorf("throughput.url", "is not used in ookla mode (use server_ids)")
+		}
+		for i, id := range tp.ServerIDs {
+			if _, err := strconv.ParseUint(id, 10, 32); err != nil {
+				v.errorf(fmt.Sprintf("throughput.server_ids[%d]", i), "%q is not a speedtest.net server id (a number)", id)
+			}
 		}
 	default:
 		v.errorf("throughput.mode", "%q is not onprem or ookla", tp.Mode)
@@ -251,11 +265,11 @@ func (v *validator) throughput(tp *Throughput) {
 	if tp.Interval.D() < MinThroughput {
 		v.errorf("throughput.interval", "%s is shorter than the minimum %s", tp.Interval, Duration(MinThroughput))
 	}
-	if tp.Timeout.D() <= 0 || tp.Timeout > tp.Interval {
-		v.errorf("throughput.timeout", "%s must be positive and no longer than the interval", tp.Timeout)
+	if tp.Timeout.D() < MinThroughputTimeout || tp.Timeout > tp.Interval {
+		v.errorf("throughput.timeout", "%s must be at least %s and no longer than the interval", tp.Timeout, Duration(MinThroughputTimeout))
 	}
-	if tp.MaxBytes <= 0 {
-		v.errorf("throughput.max_bytes", "must be positive")
+	if tp.MaxBytes < MinThroughputBytes {
+		v.errorf("throughput.max_bytes", "must be at least 1MiB to measure anything")
 	}
 	if tp.DailyBudget < tp.MaxBytes {
 		v.errorf("throughput.daily_budget", "is smaller than max_bytes, so no test could run")
