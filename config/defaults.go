@@ -17,9 +17,6 @@ const (
 	DefaultOtherInterval   = Duration(30 * time.Second)
 	DefaultOtherTimeout    = Duration(10 * time.Second)
 	DefaultMaxBodyBytes    = ByteSize(1 << 20)
-	// Throughput tests (off unless a throughput: section is present): a test
-	// every 30 min (±10% jitter), each bounded to 20 s and 100 MiB, at most
-	// 2 GiB a day per probe.
 	DefaultThroughputEvery = Duration(30 * time.Minute)
 	DefaultThroughputLimit = Duration(20 * time.Second)
 	DefaultThroughputBytes = ByteSize(100 << 20)
