@@ -95,6 +95,7 @@ type Exporter struct {
 	d         *descs
 	startTime time.Time
 	wifi      wifiState
+	tp        throughputState
 }
 
 // New returns an Exporter for version and the given config, started at start.
@@ -275,6 +276,7 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	e.collectWiFi(ch, gauge, counter)
+	e.collectThroughput(gauge, counter)
 }
 
 func boolf(b bool) float64 {

@@ -1,0 +1,205 @@
+package exporters
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/wardprobe/wardprobe/config"
+	"github.com/wardprobe/wardprobe/probe/throughput"
+)
+
+const throughputConfig = `probe: {name: p1}
+location: {site: S, building: B, floor: "1", ward: W}
+throughput:
+  url: http://user:secret@10.20.0.9:8080
+`
+
+func throughputResults() []throughput.Result {
+	ok := throughput.Result{Start: t0, Duration: 9 * time.Second, Mode: "onprem", Success: true,
+		IdleLatency: 2 * time.Millisecond, SentBytes: 6_000_000, ReceivedBytes: 12_000_000,
+		Download: throughput.Direction{Ran: true, BitsPerSecond: 95e6, Latency: 40 * time.Millisecond, Settled: true},
+		Upload:   throughput.Direction{Ran: true, BitsPerSecond: 48e6, Latency: 90 * time.Millisecond, Capped: true}}
+	failed := throughput.Result{Start: t0.Add(30 * time.Minute), Duration: 4 * time.Second, Mode: "onprem",
+		Reason: throughput.ReasonStalled, ReceivedBytes: 1_000_000, SentBytes: 1000}
+	return []throughput.Result{ok, failed}
+}
+
+func throughputScrape(t *testing.T, results []throughput.Result, budget *throughput.BudgetStatus) string {
+	t.Helper()
+	cfg, err := config.Parse("t.yml", []byte(throughputConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New("test", cfg, t0)
+	for _, r := range results {
+		e.ObserveThroughput(r)
+	}
+	if budget != nil {
+		e.SetThroughputBudget(*budget)
+	}
+	s := NewServer(e, func() error { return nil }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return scrape(t, s.Handler())
+}
+
+// want is one expected series: name, extra labels (beyond the location), value.
+type want struct {
+	name   string
+	labels []string
+	value  float64
+}
+
+func TestThroughputMetrics(t *testing.T) {
+	tests := []struct {
+		name    string
+		results []throughput.Result
+		budget  *throughput.BudgetStatus
+		want    []want
+		absent  []string // metric names that must not appear
+	}{
+		{"before any test", nil, nil,
+			[]want{{"wardprobe_throughput_info", []string{"mode", "onprem", "server", "http://10.20.0.9:8080"}, 1},
+				{"wardprobe_throughput_tests_total", nil, 0},
+				{"wardprobe_throughput_bytes_total", []string{"direction", "download"}, 0}},
+			[]string{"wardprobe_throughput_bits_per_second", "wardprobe_throughput_last_success_timestamp_seconds", "wardprobe_throughput_budget_paused"}},
+		{"success then failure", throughputResults(), &throughput.BudgetStatus{Limit: 1 << 30, Used: 19_001_000, Skipped: 2, Paused: true},
+			[]want{
+				{"wardprobe_throughput_bits_per_second", []string{"direction", "download"}, 95e6},
+				{"wardprobe_throughput_bits_per_second", []string{"direction", "upload"}, 48e6},
+				{"wardprobe_throughput_bytes_total", []string{"direction", "download"}, 13e6},
+				{"wardprobe_throughput_bytes_total", []string{"direction", "upload"}, 6_001_000},
+				{"wardprobe_throughput_last_success_timestamp_seconds", nil, float64(t0.Add(9 * time.Second).Unix())},
+				{"wardprobe_throughput_last_test_timestamp_seconds", nil, float64(t0.Add(30*time.Minute + 4*time.Second).Unix())},
+				{"wardprobe_throughput_latency_seconds", []string{"phase", "idle"}, 0.002},
+				{"wardprobe_throughput_latency_seconds", []string{"phase", "download"}, 0.04},
+				{"wardprobe_throughput_latency_seconds", []string{"phase", "upload"}, 0.09},
+				{"wardprobe_throughput_tests_total", nil, 2},
+				{"wardprobe_throughput_failures_total", []string{"reason", "stalled"}, 1},
+				{"wardprobe_throughput_last_test_success", nil, 0},
+				{"wardprobe_throughput_last_test_duration_seconds", nil, 4},
+				{"wardprobe_throughput_last_test_bytes", nil, 1_001_000},
+				{"wardprobe_throughput_capped_total", []string{"direction", "upload"}, 1},
+				{"wardprobe_throughput_capped_total", []string{"direction", "download"}, 0},
+				{"wardprobe_throughput_budget_bytes", nil, 1 << 30},
+				{"wardprobe_throughput_budget_used_bytes", nil, 19_001_000},
+				{"wardprobe_throughput_budget_paused", nil, 1},
+				{"wardprobe_throughput_budget_skipped_total", nil, 2},
+			}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			text := throughputScrape(t, tc.results, tc.budget)
+			parser := expfmt.NewTextParser(model.UTF8Validation)
+			fams, err := parser.TextToMetricFamilies(strings.NewReader(text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				got, ok := seriesValue(fams, w.name, append([]string{"site", "S", "building", "B", "floor", "1", "ward", "W", "probe", "p1"}, w.labels...))
+				if !ok || got != w.value {
+					t.Errorf("%s%v = %v (present %v), want %v", w.name, w.labels, got, ok, w.value)
+				}
+			}
+			for _, a := range tc.absent {
+				if _, ok := fams[a]; ok {
+					t.Errorf("%s present, want absent", a)
+				}
+			}
+			if strings.Contains(text, "secret") {
+				t.Error("the target URL's password leaked into the metrics")
+			}
+		})
+	}
+}
+
+// seriesValue returns the value of the series of family name whose labels
+// are exactly labels (pairs).
+func seriesValue(fams map[string]*dto.MetricFamily, name string, labels []string) (float64, bool) {
+	f, ok := fams[name]
+	if !ok {
+		return 0, false
+	}
+	for _, m := range f.GetMetric() {
+		if len(m.GetLabel())*2 != len(labels) {
+			continue
+		}
+		match := true
+		for _, lp := range m.GetLabel() {
+			found := false
+			for i := 0; i+1 < len(labels); i += 2 {
+				found = found || (labels[i] == lp.GetName() && labels[i+1] == lp.GetValue())
+			}
+			match = match && found
+		}
+		if !match {
+			continue
+		}
+		switch {
+		case m.Gauge != nil:
+			return m.GetGauge().GetValue(), true
+		case m.Counter != nil:
+			return m.GetCounter().GetValue(), true
+		}
+	}
+	return 0, false
+}
+
+func TestThroughputAbsentWhenNotConfigured(t *testing.T) {
+	cfg, err := config.Parse("t.yml", []byte("probe: {name: p1}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New("test", cfg, t0)
+	e.ObserveThroughput(throughputResults()[0])
+	s := NewServer(e, func() error { return nil }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if text := scrape(t, s.Handler()); strings.Contains(text, "wardprobe_throughput_") {
+		t.Errorf("throughput series without a throughput config:\n%s", grepLines(text, "wardprobe_throughput_"))
+	}
+}
+
+func TestThroughputMetricsPromtool(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool missing: make test installs Debian's prometheus package")
+		}
+		t.Skip("promtool not installed")
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(throughputScrape(t, throughputResults(), &throughput.BudgetStatus{Limit: 1 << 30}))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err = cmd.Run()
+	// The contract names the rate in bits per second; promtool's lint
+	// prefers bytes. That advice, for exactly that name, is accepted.
+	contractBits := regexp.MustCompile(`^wardprobe_throughput_bits_per_second use base unit "bytes" instead of "bits"$`)
+	var other []string
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if l != "" && !contractBits.MatchString(l) {
+			other = append(other, l)
+		}
+	}
+	if err != nil && (cmd.ProcessState.ExitCode() != 3 || len(other) > 0) {
+		t.Errorf("promtool check metrics: %v\n%s", err, strings.Join(other, "\n"))
+	}
+}
+
+func grepLines(text, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
