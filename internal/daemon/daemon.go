@@ -95,6 +95,7 @@ func Run(ctx context.Context, opts Options) error {
 		defer wg.Done()
 		d.runWiFi(wctx)
 	}()
+	wg.Go(func() { d.runThroughput(wctx) })
 	go func() {
 		for {
 			select {

@@ -293,6 +293,8 @@ func TestPingProtocol(t *testing.T) {
 // TestSpeedtestGoPings checks the target with speedtest-go's own TCP ping
 // client and HTTP ping, unmodified.
 func TestSpeedtestGoPings(t *testing.T) {
+	// Not parallel until speedtest.New ran: it writes http.DefaultClient.Transport.
+	st := speedtest.New(speedtest.WithDoer(&http.Client{Timeout: 10 * time.Second}))
 	t.Parallel()
 	_, base := start(t, Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -318,7 +320,6 @@ func TestSpeedtestGoPings(t *testing.T) {
 		}
 	}
 
-	st := speedtest.New(speedtest.WithDoer(&http.Client{Timeout: 10 * time.Second}))
 	srv, err := st.CustomServer(base)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,120 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/wardprobe/wardprobe/config"
+	"github.com/wardprobe/wardprobe/probe/throughput"
+)
+
+// throughputPoll is how often the throughput supervisor looks for a changed config.
+const throughputPoll = 2 * time.Second
+
+// throughputKey identifies what a throughput runner depends on ("" when off).
+func throughputKey(cfg *config.Config) string {
+	if cfg.Throughput == nil {
+		return ""
+	}
+	b, err := json.Marshal(struct {
+		T     *config.Throughput
+		Iface string
+	}{cfg.Throughput, cfg.WiFi.Interface})
+	if err != nil {
+		return "unmarshalable"
+	}
+	return string(b)
+}
+
+// runThroughput runs throughput tests while the config has a throughput
+// section, one runner at a time: when a reload changes that section (or the
+// Wi-Fi interface), the running test is stopped and waited for before the
+// new runner starts. The day's byte budget survives such restarts.
+func (d *Daemon) runThroughput(ctx context.Context) {
+	budget := throughput.NewBudget(0)
+	var (
+		key    string
+		cancel context.CancelFunc
+		done   chan struct{}
+	)
+	stop := func() {
+		if cancel != nil {
+			cancel()
+			<-done
+			cancel = nil
+		}
+	}
+	defer stop()
+	tick := time.NewTicker(throughputPoll)
+	defer tick.Stop()
+	for {
+		d.mu.Lock()
+		cfg := d.cfg
+		d.mu.Unlock()
+		if k := throughputKey(cfg); k != key {
+			stop()
+			key = k
+			if cfg.Throughput != nil {
+				cancel, done = d.startThroughput(ctx, cfg, budget)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// startThroughput starts a runner for cfg; it returns its cancel func and a
+// channel closed when it has stopped.
+func (d *Daemon) startThroughput(ctx context.Context, cfg *config.Config, budget *throughput.Budget) (context.CancelFunc, chan struct{}) {
+	tp := cfg.Throughput
+	log := d.log.With().Str("component", "throughput").Logger()
+	budget.SetLimit(int64(tp.DailyBudget))
+	r, err := throughput.NewRunner(throughput.Config{
+		Mode: tp.Mode, URL: tp.URL, ServerIDs: tp.ServerIDs, Interface: cfg.WiFi.Interface,
+		Timeout: tp.Timeout.D(), UserAgent: "wardprobe/" + d.opts.Version,
+	}, tp.Interval.D(), int64(tp.MaxBytes), budget)
+	done := make(chan struct{})
+	if err != nil { // the validator rules this out
+		log.Error().Err(err).Msg("throughput tests cannot run")
+		close(done)
+		return func() {}, done
+	}
+	server := tp.Mode
+	if tp.Mode == throughput.ModeOnPrem {
+		server = throughput.Redact(tp.URL)
+	}
+	log.Info().Str("mode", tp.Mode).Str("server", server).Str("interval", tp.Interval.String()).
+		Int64("max_bytes", int64(tp.MaxBytes)).Int64("daily_budget", int64(tp.DailyBudget)).Msg("throughput tests enabled")
+	rctx, cancel := context.WithCancel(ctx)
+	paused := false
+	go func() {
+		defer close(done)
+		r.Run(rctx, func(res throughput.Result) {
+			d.exp.ObserveThroughput(res)
+			if !res.Success {
+				log.Warn().Str("server", res.Server).Str("reason", string(res.Reason)).Str("detail", res.Detail).
+					Dur("duration", res.Duration).Int64("bytes", res.Bytes()).Msg("throughput test failed")
+				return
+			}
+			log.Info().Str("server", res.Server).
+				Float64("download_mbps", res.Download.BitsPerSecond/1e6).Float64("upload_mbps", res.Upload.BitsPerSecond/1e6).
+				Dur("idle_latency", res.IdleLatency).Dur("download_latency", res.Download.Latency).Dur("upload_latency", res.Upload.Latency).
+				Int64("bytes", res.Bytes()).Dur("duration", res.Duration).Msg("throughput test")
+		}, func(s throughput.BudgetStatus) {
+			d.exp.SetThroughputBudget(s)
+			if s.Paused != paused {
+				paused = s.Paused
+				ev := log.Info()
+				if paused {
+					ev = log.Warn()
+				}
+				ev.Bool("paused", paused).Int64("used", s.Used).Int64("budget", s.Limit).Msg("throughput daily budget")
+			}
+		})
+	}()
+	return cancel, done
+}
