@@ -91,9 +91,14 @@ func slope(ss []sample) (r float64, ok bool) {
 }
 
 // rate returns the delivery rate over the measurement window in bytes per
-// second, and the window's length.
+// second, and the window's length. When the direction stopped before the
+// warm-up ended (a fast link used up its allowance), the window starts at the
+// first byte instead.
 func (e *estimator) rate() (bytesPerSecond float64, window time.Duration, ok bool) {
 	w := e.window()
+	if len(w) < 2 && e.first >= 0 {
+		w = e.s[e.first:]
+	}
 	r, ok := slope(w)
 	if !ok || r < 0 {
 		return 0, 0, false

@@ -70,6 +70,8 @@ const (
 	FirstByteTimeout = 3 * time.Second
 
 	sampleEvery     = 10 * time.Millisecond
+	fastSampleEvery = time.Millisecond
+	fastSampling    = 250 * time.Millisecond
 	warmupTime      = 300 * time.Millisecond
 	minWindow       = 800 * time.Millisecond
 	settleTime      = 300 * time.Millisecond
@@ -453,7 +455,7 @@ func (c *Client) direction(ctx context.Context, up bool, srv, pingSrv *speedtest
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
-		tick := time.NewTicker(sampleEvery)
+		tick := time.NewTimer(fastSampleEvery)
 		defer tick.Stop()
 		for {
 			select {
@@ -464,6 +466,13 @@ func (c *Client) direction(ctx context.Context, up bool, srv, pingSrv *speedtest
 			case <-tick.C:
 			}
 			now := time.Since(begin)
+			// Sample finely at first, so that a fast link which uses up its
+			// allowance in a few tens of milliseconds still gives a window.
+			if now < fastSampling {
+				tick.Reset(fastSampleEvery)
+			} else {
+				tick.Reset(sampleEvery)
+			}
 			delivered, wire := flow(conns.counters())
 			est.add(sample{now, delivered})
 			switch {
