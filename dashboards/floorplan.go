@@ -1,0 +1,212 @@
+package dashboards
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+
+	"github.com/grafana/grafana-foundation-sdk/go/canvas"
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/table"
+)
+
+// Marker size on the floor plan, in percent of the panel's width and height.
+const (
+	markerW = 3.0
+	markerH = 5.0
+	labelW  = 16.0
+	labelH  = 4.0
+)
+
+// Suffixes of the canvas fields: the query legends are "<probe> coverage"
+// and "<probe> signal".
+const (
+	coverageSuffix = " coverage"
+	signalSuffix   = " signal"
+)
+
+func floorPlanScope() scope {
+	return scope{
+		{"site", "Site", false},
+		{"building", "Building", true},
+		{"floor", "Floor", true},
+		{"ward", "Ward", true},
+	}
+}
+
+// floorPlan is the Floor plan dashboard: per floor in inv, a Canvas panel
+// with the floor plan as background and a marker per probe at its x,y,
+// filled by coverage state and ringed and labelled by signal; then a table
+// of every probe in the selected scope with its position, so that probes
+// missing from the inventory show up.
+func floorPlan(inv Inventory) *dashboard.DashboardBuilder {
+	s := floorPlanScope()
+	b := newDashboard(UIDFloorPlan, "wardprobe — Floor plan",
+		"Probes on each floor plan: fill = coverage state (green good, orange below standard, red not-spot, purple disconnected), ring and number = signal in dBm. Floors and positions come from dashboards/floorplans.yml (synced from wardprobe_probe_info).",
+		"now-1h", s)
+	for _, f := range inv.Floors {
+		b = b.WithRow(dashboard.NewRowBuilder(f.Title()).
+			WithPanel(floorCanvas(f)).
+			WithPanel(probesTable(floorSel(f), "Probes on this floor", 8, 16)))
+	}
+	b = b.WithRow(dashboard.NewRowBuilder("All probes in the selection"))
+	b = b.WithPanel(probesTable(s.sel(), "Probes and their positions", 24, 10))
+	return b
+}
+
+// floorSel selects the series of floor f.
+func floorSel(f Floor) string {
+	return fmt.Sprintf("site=%s, building=%s, floor=%s", strconv.Quote(f.Site), strconv.Quote(f.Building), strconv.Quote(f.Floor))
+}
+
+// floorCanvas draws floor f: the image stretched over the panel (so x,y map
+// to the panel's width and height) and one marker and label per probe.
+func floorCanvas(f Floor) *canvas.PanelBuilder {
+	sel := floorSel(f)
+	elements := []cog.Builder[canvas.CanvasElementOptions]{floorImage(f)}
+	for _, p := range f.Probes {
+		elements = append(elements, probeMarker(f, p), probeLabel(p))
+	}
+	return canvas.NewPanelBuilder().
+		Title("Floor plan: "+f.Title()).
+		Description("Each circle is a probe at its location.x/y: fill = coverage state now, ring and number = Wi-Fi signal now (dBm). Click a circle for the ward.").
+		Datasource(ds()).
+		WithTarget(instantSeries("A", fmt.Sprintf(`max by (probe, ward) (%s{%s})`, recCoverageScore, sel), "{{probe}}"+coverageSuffix)).
+		WithTarget(instantSeries("B", fmt.Sprintf(`max by (probe, ward) (wardprobe_wifi_signal_dbm{%s})`, sel), "{{probe}}"+signalSuffix)).
+		InlineEditing(false).
+		ShowAdvancedTypes(false).
+		PanZoom(false).
+		InfinitePan(false).
+		Root(canvas.NewCanvasOptionsRootBuilder().Name("Floor plan").Elements(elements)).
+		OverrideByRegexp(".*"+coverageSuffix+"$", []dashboard.DynamicConfigValue{
+			{Id: "mappings", Value: coverageMappings()},
+			{Id: "thresholds", Value: mustBuild(coverageSteps())},
+			{Id: "color", Value: map[string]any{"mode": "thresholds"}},
+			{Id: "links", Value: []any{mustBuild(wardLink(
+				url.QueryEscape(f.Site), url.QueryEscape(f.Building), url.QueryEscape(f.Floor), "${__field.labels.ward:percentencode}"))}},
+		}).
+		OverrideByRegexp(".*"+signalSuffix+"$", []dashboard.DynamicConfigValue{
+			{Id: "unit", Value: "dBm"},
+			{Id: "decimals", Value: 0},
+			{Id: "thresholds", Value: mustBuild(signalSteps())},
+			{Id: "color", Value: map[string]any{"mode": "thresholds"}},
+		}).
+		Height(16).Span(16)
+}
+
+// mustBuild builds a fixed builder; an error is a programming error.
+func mustBuild[T any](b cog.Builder[T]) T {
+	v, err := b.Build()
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// scaled places an element by percentages of the panel (Grafana's "scale"
+// constraint): it keeps its place when the panel is resized.
+func scaled(left, top, w, h float64) (*canvas.ConstraintBuilder, *canvas.PlacementBuilder) {
+	r := func(v float64) float64 { return math.Round(v*100) / 100 }
+	return canvas.NewConstraintBuilder().Horizontal(canvas.HorizontalConstraintScale).Vertical(canvas.VerticalConstraintScale),
+		canvas.NewPlacementBuilder().Left(r(left)).Top(r(top)).Right(r(100 - left - w)).Bottom(r(100 - top - h))
+}
+
+// inside moves a w×h box at left,top (percent) fully inside the panel.
+func inside(left, top, w, h float64) (float64, float64, float64, float64) {
+	return math.Max(0, math.Min(100-w, left)), math.Max(0, math.Min(100-h, top)), w, h
+}
+
+// floorImage is a rectangle covering the panel with the floor plan as its
+// background. (The schema of the canvas root has no background.)
+func floorImage(f Floor) *canvas.CanvasElementOptionsBuilder {
+	c, p := scaled(0, 0, 100, 100)
+	bg := canvas.NewBackgroundConfigBuilder().
+		Color(common.NewColorDimensionConfigBuilder().Fixed("transparent")).
+		Size(canvas.BackgroundImageSizeFill)
+	if f.Image != "" {
+		bg = bg.Image(common.NewResourceDimensionConfigBuilder().Mode(common.ResourceDimensionModeFixed).Fixed(f.Image))
+	}
+	return canvas.NewCanvasElementOptionsBuilder().
+		Name("floor plan").
+		Type("rectangle").
+		Config(map[string]any{}).
+		Constraint(c).Placement(p).
+		Background(bg)
+}
+
+// probeMarker is the circle for probe p, centred on its x,y.
+func probeMarker(f Floor, p ProbePosition) *canvas.CanvasElementOptionsBuilder {
+	c, pl := scaled(p.X*100-markerW/2, p.Y*100-markerH/2, markerW, markerH)
+	return canvas.NewCanvasElementOptionsBuilder().
+		Name(p.Name).
+		Type("ellipse").
+		Config(map[string]any{
+			"text":   map[string]any{"mode": "field", "field": p.Name + signalSuffix, "fixed": ""},
+			"color":  map[string]any{"fixed": "#ffffff"},
+			"align":  "center",
+			"valign": "middle",
+			"size":   10,
+		}).
+		Constraint(c).Placement(pl).
+		Background(canvas.NewBackgroundConfigBuilder().
+			Color(common.NewColorDimensionConfigBuilder().Field(p.Name + coverageSuffix).Fixed("#808080"))).
+		Border(canvas.NewLineConfigBuilder().
+			Color(common.NewColorDimensionConfigBuilder().Field(p.Name + signalSuffix).Fixed("#808080")).
+			Width(4))
+}
+
+// probeLabel names probe p just below its marker.
+func probeLabel(p ProbePosition) *canvas.CanvasElementOptionsBuilder {
+	c, pl := scaled(inside(p.X*100-labelW/2, p.Y*100+markerH/2, labelW, labelH))
+	text := p.Ward
+	if p.Spot != "" {
+		text += " · " + p.Spot
+	}
+	return canvas.NewCanvasElementOptionsBuilder().
+		Name(p.Name + " label").
+		Type("text").
+		Config(map[string]any{
+			"text":   map[string]any{"mode": "fixed", "fixed": text},
+			"color":  map[string]any{"fixed": "text"},
+			"align":  "center",
+			"valign": "top",
+			"size":   10,
+		}).
+		Constraint(c).Placement(pl)
+}
+
+// probesTable lists the probes matching sel with position, coverage and signal.
+func probesTable(sel, title string, span, height uint32) *table.PanelBuilder {
+	by := "site, building, floor, ward, probe"
+	return newTable().
+		Title(title).
+		Description("Every probe reporting now: where it stands (location.spot, x, y from its config), its coverage state and signal.").
+		Datasource(ds()).
+		WithTarget(instant("A", fmt.Sprintf(`max by (%s, spot, x, y, standard) (wardprobe_probe_info{%s})`, by, sel))).
+		WithTarget(instant("B", fmt.Sprintf(`max by (%s) (%s{%s})`, by, recCoverageScore, sel))).
+		WithTarget(instant("C", fmt.Sprintf(`max by (%s) (wardprobe_wifi_signal_dbm{%s})`, by, sel))).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
+		WithTransformation(organize(
+			[]string{"Time", "Value #A"},
+			[]string{"site", "building", "floor", "ward", "probe", "spot", "x", "y", "standard", "Value #B", "Value #C"},
+			map[string]string{"Value #B": "coverage", "Value #C": "signal"})).
+		DataLinks([]cog.Builder[dashboard.DashboardLink]{
+			wardLink(`${__data.fields.site:percentencode}`, `${__data.fields.building:percentencode}`, `${__data.fields.floor:percentencode}`, `${__data.fields.ward:percentencode}`),
+		}).
+		OverrideByName("coverage", []dashboard.DynamicConfigValue{
+			{Id: "mappings", Value: coverageMappings()},
+			{Id: "custom.cellOptions", Value: colourBackground()},
+		}).
+		OverrideByName("signal", []dashboard.DynamicConfigValue{
+			{Id: "unit", Value: "dBm"},
+			{Id: "thresholds", Value: mustBuild(signalSteps())},
+			{Id: "color", Value: map[string]any{"mode": "thresholds"}},
+			{Id: "custom.cellOptions", Value: map[string]any{"type": "color-text"}},
+		}).
+		Thresholds(coverageSteps()).
+		ColorScheme(thresholdColours()).
+		Height(height).Span(span)
+}
