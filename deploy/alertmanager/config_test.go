@@ -1,0 +1,294 @@
+// Package alertmanager holds wardprobe's example Alertmanager configuration;
+// its tests check it with amtool and with a real Alertmanager.
+package alertmanager
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/wardprobe/wardprobe/dashboards/promcheck"
+	"github.com/wardprobe/wardprobe/test/lab"
+)
+
+const configFile = "alertmanager.yml"
+
+func amtool(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	out, err := exec.Command(promcheck.Tool(t, "amtool"), args...).CombinedOutput()
+	return string(out), err
+}
+
+func TestAmtoolCheckConfig(t *testing.T) {
+	if out, err := amtool(t, "check-config", configFile); err != nil {
+		t.Fatalf("amtool check-config: %v\n%s", err, out)
+	}
+}
+
+// TestAmtoolRejectsBrokenConfig shows check-config can fail.
+func TestAmtoolRejectsBrokenConfig(t *testing.T) {
+	b, err := os.ReadFile(configFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := bytes.Replace(b, []byte("receiver: oncall"), []byte("receiver: on-call"), 1)
+	p := filepath.Join(t.TempDir(), "bad.yml")
+	if err := os.WriteFile(p, bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := amtool(t, "check-config", p); err == nil {
+		t.Errorf("amtool accepted a route to an undefined receiver:\n%s", out)
+	}
+}
+
+func TestRouting(t *testing.T) {
+	cases := []struct {
+		labels []string
+		want   string
+	}{
+		{[]string{"alertname=WardWiFiDisconnected", "severity=page", "site=RXH", "building=Block B", "floor=2", "ward=Ward 7"}, "oncall"},
+		{[]string{"alertname=WardBelowStandard", "severity=ticket", "building=Block B", "floor=2"}, "estates-email"},
+		{[]string{"alertname=WardProbeDown", "severity=ticket"}, "estates-email"},
+		{[]string{"alertname=SomethingElse"}, "estates-email"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.labels, ","), func(t *testing.T) {
+			args := append([]string{"config", "routes", "test", "--config.file=" + configFile}, c.labels...)
+			out, err := amtool(t, args...)
+			if err != nil {
+				t.Fatalf("amtool: %v\n%s", err, out)
+			}
+			if got := lastLine(out); got != c.want {
+				t.Errorf("routed to %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func lastLine(s string) string {
+	var last string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "Warning:") {
+			last = l
+		}
+	}
+	return last
+}
+
+// testConfig is the example config with every receiver's integrations
+// removed, so that a real Alertmanager can run it and notify nobody.
+func testConfig(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(configFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	recv, _ := cfg["receivers"].([]any)
+	if len(recv) == 0 {
+		t.Fatal("no receivers")
+	}
+	for i, r := range recv {
+		recv[i] = map[string]any{"name": r.(map[string]any)["name"]}
+	}
+	delete(cfg, "global")
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+type alert struct {
+	Labels map[string]string `json:"labels"`
+	Status struct {
+		State       string   `json:"state"`
+		InhibitedBy []string `json:"inhibitedBy"`
+	} `json:"status,omitempty"`
+}
+
+func loc(probe, ward, floor string) map[string]string {
+	return map[string]string{"site": "Royal Example Hospital", "building": "Block B", "floor": floor, "ward": ward, "probe": probe}
+}
+
+func with(m map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+// TestInhibitionAndGrouping runs the real Alertmanager on the example config
+// (receivers emptied) in a network namespace, posts alerts and reads back
+// which are inhibited and how they are grouped.
+func TestInhibitionAndGrouping(t *testing.T) {
+	bin := promcheck.Tool(t, "prometheus-alertmanager") // Debian's name for it
+	l := lab.New(t)
+	ns := l.Netns("am")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(cfg, testConfig(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	am := l.Start(ns, bin, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
+		"--web.listen-address=127.0.0.1:9093", "--cluster.listen-address=", "--log.level=warn")
+	c := lab.Client(ns)
+	base := "http://127.0.0.1:9093"
+	waitReady(t, c, base+"/-/ready", am)
+
+	p1 := loc("rex-blockb-f2-ward7-1", "Ward 7", "2")
+	p2 := loc("rex-blockb-f2-ward8-1", "Ward 8", "2")
+	p3 := loc("rex-blockb-f3-ward9-1", "Ward 9", "3")
+	p4 := loc("rex-blockb-f3-ward10-1", "Ward 10", "3")
+	posted := []map[string]string{
+		with(p1, "alertname", "WardProbeDown", "severity", "ticket"),
+		with(p1, "alertname", "WardHighPacketLoss", "severity", "page", "target", "gateway"),
+		with(p2, "alertname", "WardHighPacketLoss", "severity", "page", "target", "gateway"),
+		with(p2, "alertname", "WardDNSFailing", "severity", "page", "target", "dns-primary"),
+		with(p3, "alertname", "WardWiFiDisconnected", "severity", "page"),
+		with(p3, "alertname", "WardServiceUnreachable", "severity", "page", "target", "epr"),
+		with(p3, "alertname", "WardNotSpot", "severity", "page", "state", "notspot"),
+		with(p4, "alertname", "WardNotSpot", "severity", "page", "state", "notspot"),
+		with(p4, "alertname", "WardBelowStandard", "severity", "ticket", "standard", "voice"),
+		with(p4, "alertname", "WardServiceUnreachable", "severity", "page", "target", "epr"),
+	}
+	var body []map[string]any
+	for _, a := range posted {
+		body = append(body, map[string]any{"labels": a, "annotations": map[string]string{"summary": "test"},
+			"startsAt": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)})
+	}
+	b, _ := json.Marshal(body)
+	resp, err := c.Post(base+"/api/v2/alerts", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("posting alerts: %s", resp.Status)
+	}
+
+	// Which alerts end up inhibited (alertname/probe).
+	want := map[string]bool{
+		"WardHighPacketLoss/rex-blockb-f2-ward7-1":     true, // its probe is down
+		"WardServiceUnreachable/rex-blockb-f3-ward9-1": true, // Wi-Fi disconnected explains it
+		"WardNotSpot/rex-blockb-f3-ward9-1":            true, // Wi-Fi disconnected explains it
+		"WardBelowStandard/rex-blockb-f3-ward10-1":     true, // the not-spot explains it
+	}
+	var got map[string]bool
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var alerts []alert
+		getJSON(t, c, base+"/api/v2/alerts", &alerts)
+		got = map[string]bool{}
+		for _, a := range alerts {
+			if len(a.Status.InhibitedBy) > 0 {
+				got[a.Labels["alertname"]+"/"+a.Labels["probe"]] = true
+			}
+		}
+		if len(alerts) == len(posted) && fmt.Sprint(got) == fmt.Sprint(want) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("inhibited alerts:\n got %v\nwant %v", keys(got), keys(want))
+	}
+
+	// Grouping: one group per receiver and floor.
+	var groups []struct {
+		Labels   map[string]string `json:"labels"`
+		Receiver struct {
+			Name string `json:"name"`
+		} `json:"receiver"`
+		Alerts []alert `json:"alerts"`
+	}
+	getJSON(t, c, base+"/api/v2/alerts/groups", &groups)
+	var seen []string
+	for _, g := range groups {
+		var names []string
+		for _, a := range g.Alerts {
+			names = append(names, a.Labels["alertname"])
+		}
+		sort.Strings(names)
+		seen = append(seen, fmt.Sprintf("%s %s/%s: %d", g.Receiver.Name, g.Labels["building"], g.Labels["floor"], len(g.Alerts)))
+		if len(g.Labels) != 3 || g.Labels["site"] == "" || g.Labels["building"] == "" || g.Labels["floor"] == "" {
+			t.Errorf("group labels %v: want exactly site, building, floor", g.Labels)
+		}
+	}
+	sort.Strings(seen)
+	wantGroups := []string{
+		"estates-email Block B/2: 1", // WardProbeDown
+		"estates-email Block B/3: 1", // WardBelowStandard
+		"oncall Block B/2: 3",        // two losses and the DNS failure, two wards, one page
+		"oncall Block B/3: 5",
+	}
+	if fmt.Sprint(seen) != fmt.Sprint(wantGroups) {
+		t.Errorf("groups:\n got %v\nwant %v", seen, wantGroups)
+	}
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func waitReady(t *testing.T, c *http.Client, url string, p *lab.Proc) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := c.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case <-p.Done():
+			t.Fatalf("alertmanager exited:\n%s", p.Output.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alertmanager not ready: %v\n%s", err, p.Output.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func getJSON(t *testing.T, c *http.Client, url string, v any) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s %v: %s", url, resp.Status, err, b)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("GET %s: %v: %s", url, err, b)
+	}
+}
