@@ -132,6 +132,7 @@ func New(opts Options) (*Server, error) {
 	mux.HandleFunc("/speedtest/", s.handleDownload)
 	mux.Handle("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{MaxRequestsInFlight: 4, Timeout: 10 * time.Second}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "Healthy.\n") })
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "Ready.\n") })
 	mux.HandleFunc("/", s.handleRoot)
 	s.handler = mux
 	return s, nil
