@@ -5,7 +5,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.7.0
 BIN         := bin/wardprobe
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test lint deps bench clean
+.PHONY: all build run test lint deps bench clean dashboards
 
 all: build
 
@@ -15,6 +15,12 @@ build:
 ## run: build and run with the built-in default config (metrics on :9810)
 run: build
 	./$(BIN)
+
+## dashboards: regenerate the Grafana dashboards' JSON (dashboards/grafana/) from dashboards/*.go
+## and dashboards/floorplans.yml; SYNC=http://prometheus:9090 first refreshes the floor plans'
+## probe positions from wardprobe_probe_info
+dashboards:
+	$(GO) run ./dashboards/gen -dir dashboards $(if $(SYNC),-sync $(SYNC))
 
 ## deps: install the Debian packages the tests need (when missing)
 deps:
