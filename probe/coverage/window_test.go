@@ -105,7 +105,7 @@ func TestLedger(t *testing.T) {
 	}
 	var l Ledger
 	l.Add(as(0, Disconnected, false, false))
-	l.Add(as(10*time.Second, Good, true, true))     // 10 s disconnected, voice false, data false
+	l.Add(as(10*time.Second, Good, true, true))      // 10 s disconnected, voice false, data false
 	l.Add(as(15*time.Second, Degraded, false, true)) // 5 s good, both met
 	l.Add(as(17*time.Second, Degraded, false, true)) // 2 s degraded
 	l.Add(as(10*time.Minute, NotSpot, false))        // a stall: capped at MaxCredit; data dropped

@@ -8,11 +8,11 @@ import (
 // step is one poll in a tracker sequence: what it saw, a second after the
 // previous one unless gap says otherwise.
 type step struct {
-	conn   bool
-	ssid   string
-	bssid  string
-	gap    time.Duration
-	st     bool // station data came
+	conn                            bool
+	ssid                            string
+	bssid                           string
+	gap                             time.Duration
+	st                              bool // station data came
 	connFor, retries, failed, bloss int
 }
 
