@@ -179,7 +179,7 @@ func (k *Known) Check(expr string) []error {
 			continue
 		}
 		for _, mt := range vs.LabelMatchers {
-			if mt.Name == labels.MetricName {
+			if mt.Name == model.MetricNameLabel {
 				continue
 			}
 			if !m.labels[mt.Name] {

@@ -306,7 +306,7 @@ targets:
 	// stops answering.
 	l.MustRun(peerNS, "ip", "addr", "del", "10.78.0.2/24", "dev", peerIf)
 	injected := time.Now()
-	f = api.waitAlerts(t, 60*time.Second, "WardHighPacketLoss/peer", func(f map[string]alert) bool {
+	api.waitAlerts(t, 60*time.Second, "WardHighPacketLoss/peer", func(f map[string]alert) bool {
 		_, ok := f["WardHighPacketLoss/peer"]
 		return ok
 	})
