@@ -389,6 +389,11 @@ func joinSel(parts ...string) string {
 	return strings.Join(out, ", ")
 }
 
+// tooltip shows every series under the cursor, largest first.
+func tooltip() *common.VizTooltipOptionsBuilder {
+	return common.NewVizTooltipOptionsBuilder().Mode(common.TooltipDisplayModeMulti).Sort(common.SortOrderDescending)
+}
+
 // newTable starts a table panel (footer off, stated in full: the schema
 // requires its reducer list).
 func newTable() *table.PanelBuilder {

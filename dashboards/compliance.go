@@ -53,7 +53,7 @@ func compliance() *dashboard.DashboardBuilder {
 	b = b.WithPanel(wardComplianceTable(s))
 	b = b.WithPanel(worstWards(s))
 	b = b.WithPanel(notSpots(s))
-	b = b.WithPanel(timeseries.NewPanelBuilder().
+	b = b.WithPanel(timeseries.NewPanelBuilder().Tooltip(tooltip()).
 		Title("Daily share of time meeting the standard").
 		Description("The recorded 1-day share per ward (ward:wardprobe_standard_met:ratio_1d).").
 		Datasource(ds()).

@@ -64,7 +64,7 @@ func estate() *dashboard.DashboardBuilder {
 }
 
 func estateStat(title, desc, expr, unit string, th *dashboard.ThresholdsConfigBuilder) *stat.PanelBuilder {
-	return stat.NewPanelBuilder().
+	return stat.NewPanelBuilder().Orientation(common.VizOrientationAuto).
 		Title(title).
 		Description(desc).
 		Datasource(ds()).

@@ -117,14 +117,14 @@ func fleet() *dashboard.DashboardBuilder {
 		Height(8).Span(12))
 
 	b = b.WithRow(dashboard.NewRowBuilder("Errors and load"))
-	b = b.WithPanel(timeseries.NewPanelBuilder().
+	b = b.WithPanel(timeseries.NewPanelBuilder().Tooltip(tooltip()).
 		Title("Probe-side errors").
 		Description("Failures that are the probe's own fault, per second: permission (missing capability) and other (unexpected errors). Network failures are on the Ward detail dashboard.").
 		Datasource(ds()).
 		WithTarget(query("A", fmt.Sprintf(`sum by (probe, target, reason) (rate(wardprobe_target_failures_total{%s}[$__rate_interval]))`, s.sel(`reason=~"permission|other"`)), "{{probe}} {{target}} {{reason}}")).
 		Unit("ops").
 		Height(8).Span(12))
-	b = b.WithPanel(timeseries.NewPanelBuilder().
+	b = b.WithPanel(timeseries.NewPanelBuilder().Tooltip(tooltip()).
 		Title("Scrape duration").
 		Description("How long Prometheus takes to scrape each probe; a probe on a struggling link answers slowly.").
 		Datasource(ds()).

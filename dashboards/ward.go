@@ -36,7 +36,7 @@ func wardDetail() *dashboard.DashboardBuilder {
 		"now-6h", s)
 
 	b = b.WithRow(dashboard.NewRowBuilder("Coverage"))
-	b = b.WithPanel(statetimeline.NewPanelBuilder().
+	b = b.WithPanel(statetimeline.NewPanelBuilder().Tooltip(tooltip()).
 		Title("Coverage state").
 		Description("good = meets the ward's standard; below standard = usable but fails it; not-spot = associated but signal below the not-spot floor or no usable network; disconnected = not associated with the clinical SSID.").
 		Datasource(ds()).
@@ -47,7 +47,7 @@ func wardDetail() *dashboard.DashboardBuilder {
 		ShowValue(common.VisibilityModeNever).
 		MergeValues(true).
 		Height(6).Span(16))
-	b = b.WithPanel(stat.NewPanelBuilder().
+	b = b.WithPanel(stat.NewPanelBuilder().Orientation(common.VizOrientationAuto).
 		Title("Share of time meeting the standard").
 		Description("Share of the dashboard's time range the ward's probes met the ward's minimum standard.").
 		Datasource(ds()).
@@ -58,7 +58,7 @@ func wardDetail() *dashboard.DashboardBuilder {
 		ColorMode(common.BigValueColorModeBackground).
 		GraphMode(common.BigValueGraphModeNone).
 		Height(6).Span(4))
-	b = b.WithPanel(stat.NewPanelBuilder().
+	b = b.WithPanel(stat.NewPanelBuilder().Orientation(common.VizOrientationAuto).
 		Title("Standard met now").
 		Datasource(ds()).
 		WithTarget(instantSeries("A", ownStandard(fmt.Sprintf(`wardprobe_standard_met{%s}`, sel), sel), "{{probe}} ({{standard}})")).
@@ -131,7 +131,7 @@ func wardDetail() *dashboard.DashboardBuilder {
 		Min(0).
 		Thresholds(steps(colGood, 0.01, colDegraded, 0.05, colNotSpot)).
 		ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeLine)))
-	b = b.WithPanel(statetimeline.NewPanelBuilder().
+	b = b.WithPanel(statetimeline.NewPanelBuilder().Tooltip(tooltip()).
 		Title("Target reachable").
 		Description("Whether each target's last probe succeeded.").
 		Datasource(ds()).
@@ -173,7 +173,7 @@ func wardDetail() *dashboard.DashboardBuilder {
 		query("A", fmt.Sprintf(`wardprobe_throughput_bits_per_second{%s}`, sel), "{{probe}} {{direction}}")).
 		ShowPoints(common.VisibilityModeAlways).
 		Span(16))
-	b = b.WithPanel(stat.NewPanelBuilder().
+	b = b.WithPanel(stat.NewPanelBuilder().Orientation(common.VizOrientationAuto).
 		Title("Last successful throughput test").
 		Datasource(ds()).
 		WithTarget(instantSeries("A", fmt.Sprintf(`wardprobe_throughput_last_success_timestamp_seconds{%s} * 1000`, sel), "{{probe}}")).
@@ -186,7 +186,7 @@ func wardDetail() *dashboard.DashboardBuilder {
 
 // series is a time series panel of the given queries.
 func series(title, desc, unit string, qs ...*prometheus.DataqueryBuilder) *timeseries.PanelBuilder {
-	p := timeseries.NewPanelBuilder().
+	p := timeseries.NewPanelBuilder().Tooltip(tooltip()).
 		Title(title).
 		Description(desc).
 		Datasource(ds()).
