@@ -114,7 +114,7 @@ func worstWards(s scope) *table.PanelBuilder {
 		Description("The ten wards that met their standard for the smallest share of the range.").
 		Datasource(ds()).
 		WithTarget(instant("A", fmt.Sprintf(`bottomk(10, %s)`, shareMet(s.sel(), wardLabels)))).
-		WithTransformation(organize([]string{"Time", "site"}, []string{"building", "floor", "ward", "Value"}, nil)).
+		WithTransformation(organize([]string{"Time"}, []string{"site", "building", "floor", "ward", "Value"}, nil)).
 		OverrideByName("Value", []dashboard.DynamicConfigValue{
 			{Id: "displayName", Value: "met standard"},
 			{Id: "unit", Value: "percentunit"},
@@ -129,7 +129,7 @@ func worstWards(s scope) *table.PanelBuilder {
 			common.NewTableSortByFieldStateBuilder().DisplayName("met standard"),
 		}).
 		DataLinks([]cog.Builder[dashboard.DashboardLink]{
-			wardLink(`${site:percentencode}`, `${__data.fields.building:percentencode}`, `${__data.fields.floor:percentencode}`, `${__data.fields.ward:percentencode}`),
+			wardLink(`${__data.fields.site:percentencode}`, `${__data.fields.building:percentencode}`, `${__data.fields.floor:percentencode}`, `${__data.fields.ward:percentencode}`),
 		}).
 		Height(12).Span(10)
 }
