@@ -60,8 +60,6 @@ type connSet struct {
 	live   map[*trackedConn]struct{}
 	closed tcpCounters // final counters of closed connections
 	done   bool
-	// lastErr is the last dial error, for the ping phase's failure reason.
-	lastErr error
 }
 
 func newConnSet(d *net.Dialer, allowance int64, onCap func()) *connSet {
@@ -78,9 +76,6 @@ func (s *connSet) dial(ctx context.Context, network, addr string) (net.Conn, err
 	}
 	c, err := s.dialer.DialContext(ctx, network, addr)
 	if err != nil {
-		s.mu.Lock()
-		s.lastErr = err
-		s.mu.Unlock()
 		return nil, err
 	}
 	tc, ok := c.(*net.TCPConn)
@@ -126,12 +121,6 @@ func (s *connSet) closeAll() {
 		_ = c.tcp.SetLinger(0)
 		c.Close()
 	}
-}
-
-func (s *connSet) err() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.lastErr
 }
 
 // take reserves up to n application bytes under the allowance.

@@ -148,7 +148,7 @@ func TestBudgetStopsTests(t *testing.T) {
 	if s.Value("wardprobe_throughput_last_test_success") != 1 {
 		t.Errorf("the first test should succeed within its allowance:\n%s", s.Grep("wardprobe_throughput_"))
 	}
-	s = d.WaitFor(t, 5*time.Second, "tests to pause", func(s lab.Samples) bool {
+	d.WaitFor(t, 5*time.Second, "tests to pause", func(s lab.Samples) bool {
 		return s.Value("wardprobe_throughput_budget_paused") == 1
 	})
 	// The next test is due 1m ± 10% after the first: it must be skipped.
