@@ -127,6 +127,20 @@ func firstLine(s string) string {
 	return s
 }
 
+// get fetches a page of wardprobe's web server in the guest.
+func (v *vm) get(path string) (string, error) {
+	resp, err := v.client.Get(strings.TrimSuffix(v.metrics, "/metrics") + path)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if resp.StatusCode != 200 {
+		return string(b), fmt.Errorf("%s answered %d", path, resp.StatusCode)
+	}
+	return string(b), err
+}
+
 // scrape fetches wardprobe's /metrics from the guest.
 func (v *vm) scrape() (lab.Samples, error) {
 	resp, err := v.client.Get(v.metrics)

@@ -215,6 +215,11 @@ network={
 	scan_freq=2412 5180
 }
 `,
+		// A second wardprobe, run without privilege, with active scans on.
+		"/etc/wardprobe-user.yml": `probe: {name: wifilab-user}
+location: {site: Lab, building: VM, floor: "0", ward: hwsim}
+wifi: {interface: wlan2, ssids: [` + ssid + `], scan_interval: 1m}
+`,
 		"/etc/wardprobe.yml": `probe: {name: wifilab}
 location: {site: Lab, building: VM, floor: "0", ward: hwsim}
 standard: voice
@@ -253,6 +258,15 @@ iw dev wlan2 scan dump | grep -E '^BSS|signal:'
 ping -c 3 -W 2 10.99.0.1 || true
 wardprobe run --config /etc/wardprobe.yml --web.listen-address :9810 --log.level debug >/tmp/wardprobe.log 2>&1 &
 `
+
+// landingWords are what the landing page shows for each coverage state.
+func landingWords() map[string]string {
+	return map[string]string{
+		"good":     `<span class="state ok">good: meets the voice standard</span>`,
+		"degraded": `<span class="state warn">degraded: usable, below the voice standard</span>`,
+		"notspot":  `<span class="state bad">not-spot: not usable here</span>`,
+	}
+}
 
 // metric returns the value of a series, NaN when absent.
 func metric(s lab.Samples, name string, match ...string) float64 { return s.Value(name, match...) }
@@ -296,7 +310,7 @@ func TestWiFiLab(t *testing.T) {
 	v := boot(t, vmlinuz, initrd)
 	t.Logf("guest up in %s", time.Since(began).Round(time.Second))
 	logs := func() {
-		out, _, _ := v.run("for f in /tmp/wardprobe.log /tmp/wpa.log /tmp/ap1.log /tmp/ap2.log /tmp/medium.log; do echo \"== $f\"; tail -n 40 $f; done; medium ctl stats", 20*time.Second)
+		out, _, _ := v.run("for f in /tmp/wardprobe.log /tmp/wardprobe-user.log /tmp/wpa.log /tmp/ap1.log /tmp/ap2.log /tmp/medium.log; do echo \"== $f\"; tail -n 40 $f; done; medium ctl stats", 20*time.Second)
 		t.Logf("guest logs:\n%s", out)
 	}
 	defer func() {
@@ -344,6 +358,35 @@ func TestWiFiLab(t *testing.T) {
 		}
 	})
 
+	t.Run("unprivileged", func(t *testing.T) {
+		v.mustRun(t, "agent runas 65534 wardprobe run --config /etc/wardprobe-user.yml "+
+			"--web.listen-address 127.0.0.1:9811 >/tmp/wardprobe-user.log 2>&1 & echo $! >/run/wardprobe-user.pid", 10*time.Second)
+		defer v.run("kill $(cat /run/wardprobe-user.pid)", 10*time.Second)
+		var s lab.Samples
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			out, code, err := v.run("wget -qO- http://127.0.0.1:9811/metrics", 10*time.Second)
+			if err == nil && code == 0 {
+				s, err = lab.ParseSamples(out)
+			}
+			if err == nil && code == 0 && metric(s, "wardprobe_wifi_capability_available", "capability", "active_scan") == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				log, _, _ := v.run("cat /tmp/wardprobe-user.log", 10*time.Second)
+				t.Fatalf("no capability verdict from the unprivileged wardprobe: exit %d, %v\n%s\nits log:\n%s", code, err, s.Grep("wardprobe_wifi"), log)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		t.Logf("as uid 65534: %s", link(s))
+		if metric(s, "wardprobe_wifi_connected") != 1 || !near(metric(s, "wardprobe_wifi_signal_dbm"), -45, 1) ||
+			metric(s, "wardprobe_wifi_noise_dbm") != -92 || math.IsNaN(metric(s, "wardprobe_wifi_neighbor_signal_dbm", "bssid", ap2BSSID)) {
+			t.Errorf("link data missing without privilege:\n%s", s.Grep("wardprobe_wifi"))
+		}
+		out := v.mustRun(t, "grep 'CAP_NET_ADMIN' /tmp/wardprobe-user.log", 10*time.Second)
+		t.Logf("log: %s", strings.TrimSpace(out))
+	})
+
 	// The walk: AP1's signal at the station goes down; the second AP stays
 	// as last heard (-60 dBm).
 	walk := []struct {
@@ -369,6 +412,10 @@ func TestWiFiLab(t *testing.T) {
 			}
 			if got := metric(s, "wardprobe_standard_met", "standard", "data"); got != w.data {
 				t.Errorf("%d dBm: data met %v, want %v", w.dbm, got, w.data)
+			}
+			page, err := v.get("/")
+			if want := landingWords()[w.state]; err != nil || !strings.Contains(page, want) {
+				t.Errorf("%d dBm: landing page lacks %q (%v)", w.dbm, want, err)
 			}
 		}
 	})

@@ -1,6 +1,7 @@
 // Command agent runs inside the Wi-Fi lab's VM as its init process: it reaps
 // orphaned processes and serves one HTTP endpoint through which the test on
-// the host runs shell commands in the VM.
+// the host runs shell commands in the VM. "agent runas UID PROG ARGS" runs a
+// program without privilege.
 //
 //	POST /run?timeout=30s   body: a shell script; reply: its combined output,
 //	                        with the exit status in the X-Exit-Code header
@@ -11,6 +12,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,6 +28,10 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 3 && os.Args[1] == "runas" {
+		runas(os.Args[2], os.Args[3:])
+		return
+	}
 	listen := flag.String("listen", ":8000", "address to serve on")
 	flag.Parse()
 	log.SetPrefix("agent: ")
@@ -50,6 +56,23 @@ func main() {
 	})
 	log.Printf("serving on %s", *listen)
 	log.Fatal(http.ListenAndServe(*listen, mux))
+}
+
+// runas drops to the user and group id uid (and no supplementary groups),
+// which clears every capability, and executes args.
+func runas(uid string, args []string) {
+	id, err := strconv.Atoi(uid)
+	if err != nil {
+		log.Fatalf("runas: bad uid %q", uid)
+	}
+	path, err := exec.LookPath(args[0])
+	if err != nil {
+		log.Fatalf("runas: %v", err)
+	}
+	if err := errors.Join(syscall.Setgroups(nil), syscall.Setgid(id), syscall.Setuid(id)); err != nil {
+		log.Fatalf("runas: dropping privileges: %v", err)
+	}
+	log.Fatalf("runas: %v", syscall.Exec(path, args, os.Environ()))
 }
 
 // reaper waits for every child, the orphans it inherits as init included,
