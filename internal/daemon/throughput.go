@@ -3,6 +3,9 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/wardprobe/wardprobe/config"
@@ -33,6 +36,13 @@ func throughputKey(cfg *config.Config) string {
 // new runner starts. The day's byte budget survives such restarts.
 func (d *Daemon) runThroughput(ctx context.Context) {
 	budget := throughput.NewBudget(0)
+	// Under systemd (StateDirectory=wardprobe), today's use survives restarts.
+	if dir, _, _ := strings.Cut(os.Getenv("STATE_DIRECTORY"), ":"); dir != "" {
+		path := filepath.Join(dir, "throughput-budget.json")
+		if err := budget.Keep(path); err != nil {
+			d.log.Warn().Err(err).Msg("throughput budget: starting the day's count afresh")
+		}
+	}
 	var (
 		key    string
 		cancel context.CancelFunc
@@ -90,7 +100,7 @@ func (d *Daemon) startThroughput(ctx context.Context, cfg *config.Config, budget
 	log.Info().Str("mode", tp.Mode).Str("server", server).Str("interval", tp.Interval.String()).
 		Int64("max_bytes", int64(tp.MaxBytes)).Int64("daily_budget", int64(tp.DailyBudget)).Msg("throughput tests enabled")
 	rctx, cancel := context.WithCancel(ctx)
-	paused := false
+	paused, storeWarned := false, false
 	go func() {
 		defer close(done)
 		r.Run(rctx, func(res throughput.Result) {
@@ -106,6 +116,10 @@ func (d *Daemon) startThroughput(ctx context.Context, cfg *config.Config, budget
 				Int64("bytes", res.Bytes()).Dur("duration", res.Duration).Msg("throughput test")
 		}, func(s throughput.BudgetStatus) {
 			d.exp.SetThroughputBudget(s)
+			if err := budget.StoreError(); err != nil && !storeWarned {
+				storeWarned = true
+				log.Warn().Err(err).Msg("throughput budget: cannot keep the day's count on disk")
+			}
 			if s.Paused != paused {
 				paused = s.Paused
 				ev := log.Info()

@@ -1,6 +1,10 @@
 package throughput
 
 import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -16,6 +20,61 @@ type Budget struct {
 	used    int64
 	skipped uint64
 	now     func() time.Time
+	// store is the file today's use is kept in across restarts ("" for none).
+	store    string
+	storeErr error
+}
+
+// budgetFile is what a Budget keeps on disk.
+type budgetFile struct {
+	Day  string `json:"day"`
+	Used int64  `json:"used_bytes"`
+}
+
+// Keep makes the budget keep today's use in path, so that a restart (or a
+// crash loop) does not reset it; it loads what path holds for today. A
+// missing file is not an error.
+func (b *Budget) Keep(path string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.store = path
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the throughput budget: %w", err)
+	}
+	var f budgetFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return fmt.Errorf("reading the throughput budget %s: %w", path, err)
+	}
+	b.roll()
+	if f.Day == b.day && f.Used > b.used {
+		b.used = f.Used
+	}
+	return nil
+}
+
+// save writes today's use to the store. The caller holds mu.
+func (b *Budget) save() {
+	if b.store == "" {
+		return
+	}
+	data, _ := json.Marshal(budgetFile{Day: b.day, Used: b.used})
+	tmp := filepath.Join(filepath.Dir(b.store), "."+filepath.Base(b.store)+".tmp")
+	err := os.WriteFile(tmp, data, 0o600)
+	if err == nil {
+		err = os.Rename(tmp, b.store)
+	}
+	b.storeErr = err
+}
+
+// StoreError returns the last error keeping the budget on disk (nil if none).
+func (b *Budget) StoreError() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.storeErr
 }
 
 // BudgetStatus is a copy of a Budget's state.
@@ -73,6 +132,7 @@ func (b *Budget) Spend(n int64) {
 	defer b.mu.Unlock()
 	b.roll()
 	b.used += n
+	b.save()
 }
 
 // Status returns the budget's state for tests of maxBytes.

@@ -49,3 +49,42 @@ func TestBudget(t *testing.T) {
 		})
 	}
 }
+
+func TestBudgetKept(t *testing.T) {
+	path := t.TempDir() + "/budget.json"
+	day := time.Date(2026, 3, 2, 9, 0, 0, 0, time.Local)
+	clock := func(at time.Time) func() time.Time { return func() time.Time { return at } }
+
+	b := NewBudget(1000)
+	b.now = clock(day)
+	if err := b.Keep(path); err != nil {
+		t.Fatal(err)
+	}
+	b.Spend(700)
+	if err := b.StoreError(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		at       time.Time
+		wantUsed int64
+	}{
+		{"restart the same day keeps the use", day.Add(time.Hour), 700},
+		{"restart the next day starts afresh", day.Add(24 * time.Hour), 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewBudget(1000)
+			r.now = clock(tc.at)
+			if err := r.Keep(path); err != nil {
+				t.Fatal(err)
+			}
+			if got := r.Status(100).Used; got != tc.wantUsed {
+				t.Errorf("used %d after a restart, want %d", got, tc.wantUsed)
+			}
+		})
+	}
+	if err := NewBudget(1).Keep(t.TempDir() + "/missing.json"); err != nil {
+		t.Errorf("a missing file: %v", err)
+	}
+}

@@ -3,6 +3,8 @@ package throughputlab
 import (
 	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -140,7 +142,20 @@ func TestBudgetStopsTests(t *testing.T) {
 	const budget = 4 << 20
 	p := newPath(t, "40mbit", "40mbit")
 	rx0, tx0 := p.ifBytes(t, p.probeNS, p.probeIf)
-	d, s := p.firstTest(t, p.throughputConfig("  max_bytes: 4MiB\n  daily_budget: 4MiB\n"))
+	// Run as systemd would (StateDirectory=), so that the day's use is kept.
+	stateDir := t.TempDir()
+	cfgPath := filepath.Join(t.TempDir(), "wardprobe.yml")
+	if err := os.WriteFile(cfgPath, []byte(p.throughputConfig("  max_bytes: 4MiB\n  daily_budget: 4MiB\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := func() *lab.Daemon {
+		return p.l.WardprobeArgs(p.probeNS, "http://127.0.0.1:9810", "env", "STATE_DIRECTORY="+stateDir,
+			wardprobeBin, "run", "--config", cfgPath, "--web.listen-address", "127.0.0.1:9810")
+	}
+	d := start()
+	s := d.WaitFor(t, 90*time.Second, "a throughput test", func(s lab.Samples) bool {
+		return s.Value("wardprobe_throughput_tests_total") >= 1
+	})
 	t.Logf("first test: success %v, %.2f MB, capped download %v upload %v, budget used %.2f MB of %.2f MB, paused %v",
 		s.Value("wardprobe_throughput_last_test_success"), s.Value("wardprobe_throughput_last_test_bytes")/1e6,
 		s.Value("wardprobe_throughput_capped_total", "direction", "download"), s.Value("wardprobe_throughput_capped_total", "direction", "upload"),
@@ -166,6 +181,18 @@ func TestBudgetStopsTests(t *testing.T) {
 	// hundred KB at this rate), and frames carry headers: allow 15% and 10%.
 	if used > budget*1.15 || frames > budget*1.15*1.10 {
 		t.Errorf("used %.0f payload bytes (%.0f frame bytes) of a %d byte budget", used, frames, budget)
+	}
+	// A restart the same day keeps the count: tests stay paused.
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	d = start()
+	s = d.WaitFor(t, 10*time.Second, "the budget status after a restart", func(s lab.Samples) bool {
+		_, ok := s.Get("wardprobe_throughput_budget_used_bytes")
+		return ok
+	})
+	if got := s.Value("wardprobe_throughput_budget_used_bytes"); got != used || s.Value("wardprobe_throughput_budget_paused") != 1 {
+		t.Errorf("after a restart: used %v (want %v), paused %v (want 1)", got, used, s.Value("wardprobe_throughput_budget_paused"))
 	}
 }
 
