@@ -88,6 +88,7 @@ func TestPromtoolUnitTestsCanFail(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			must(t, os.Mkdir(filepath.Join(dir, "tests"), 0o755))
 			mutated := c.mutate(string(rules))

@@ -271,8 +271,8 @@ targets:
 	waitReady(t, api, prom)
 
 	// 1. Faults present from the start: an unreachable ICMP target, TCP
-	// service and DNS server; and the probe's interface is a veth, not Wi-Fi,
-	// so it is not associated with anything.
+	// service and DNS server; and the probe's "Wi-Fi" interface is a veth,
+	// which is no Wi-Fi adapter at all.
 	want := []string{"WardHighPacketLoss/ghost", "WardServiceUnreachable/ghost-svc", "WardDNSFailing/ghost-dns", "WardWiFiDisconnected"}
 	f := api.waitAlerts(t, 60*time.Second, fmt.Sprint(want), func(f map[string]alert) bool {
 		for _, w := range want {
@@ -282,7 +282,12 @@ targets:
 		}
 		return true
 	})
-	t.Logf("%5.1fs: firing %v", time.Since(start).Seconds(), names(f))
+	t.Logf("%5.1fs: firing %v (WardWiFiDisconnected severity %s)", time.Since(start).Seconds(), names(f), f["WardWiFiDisconnected"].Labels["severity"])
+	// nl80211 does not know the veth: to wardprobe the Wi-Fi adapter is
+	// missing, which is the ticket form of WardWiFiDisconnected, not a page.
+	if sev := f["WardWiFiDisconnected"].Labels["severity"]; sev != "ticket" {
+		t.Errorf("WardWiFiDisconnected severity %q for a probe without a Wi-Fi adapter, want ticket", sev)
+	}
 	for _, bad := range []string{"WardProbeDown", "WardHighPacketLoss/peer", "WardServiceUnreachable/peer-svc"} {
 		if _, ok := f[bad]; ok {
 			t.Errorf("%s fires for a healthy target or probe", bad)
