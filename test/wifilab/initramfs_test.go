@@ -24,7 +24,6 @@ type entry struct {
 const (
 	sIFDIR = 0o040000
 	sIFREG = 0o100000
-	sIFLNK = 0o120000
 	sIFCHR = 0o020000
 )
 

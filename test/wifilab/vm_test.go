@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -55,6 +56,9 @@ func boot(t *testing.T, vmlinuz, initrd string) *vm {
 		"-netdev", fmt.Sprintf("user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:%d-:8000,hostfwd=tcp:127.0.0.1:%d-:9810", agentPort, metricsPort),
 		"-device", "virtio-net-pci,netdev=n0")
 	v.cmd.Stdout, v.cmd.Stderr = v.console, v.console
+	// qemu dies with the test process even when a timeout panic skips the
+	// cleanups.
+	v.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := v.cmd.Start(); err != nil {
 		t.Fatalf("starting qemu: %v", err)
 	}
