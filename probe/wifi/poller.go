@@ -3,6 +3,7 @@ package wifi
 import (
 	"context"
 	"fmt"
+	"net"
 	"slices"
 	"sort"
 	"strings"
@@ -132,6 +133,10 @@ func (p *Poller) missing(s *Snapshot) {
 	p.nb.reset()
 	if p.cfg.Interface == "" {
 		s.Detail = "no Wi-Fi interface on this machine"
+		return
+	}
+	if _, err := net.InterfaceByName(p.cfg.Interface); err == nil {
+		s.Detail = p.cfg.Interface + " is not a Wi-Fi interface (nl80211 does not know it)"
 		return
 	}
 	s.Detail = "Wi-Fi interface " + p.cfg.Interface + " is missing (unplugged, renamed or its driver unloaded)"

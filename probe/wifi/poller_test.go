@@ -36,6 +36,11 @@ func TestPollStates(t *testing.T) {
 				want(t, !s.Present && s.Interface == "wlan1", "present: %+v", s)
 				contains(t, s.Detail, "wlan1 is missing")
 			}},
+		{name: "configured interface is no Wi-Fi interface", cfg: Config{Interface: "lo"},
+			check: func(t *testing.T, s Snapshot) {
+				want(t, !s.Present && s.Interface == "lo", "present: %+v", s)
+				contains(t, s.Detail, "lo is not a Wi-Fi interface")
+			}},
 		{name: "interface in AP mode", fake: func(f *fakeSource) { f.ifis[0].Type = mdwifi.InterfaceTypeAP }, cfg: Config{Interface: "wlan0"},
 			check: func(t *testing.T, s Snapshot) {
 				want(t, s.Present && !s.Associated, "state: %+v", s)
