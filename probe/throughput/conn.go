@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -55,6 +56,8 @@ type connSet struct {
 	onCap     func()
 	appBytes  atomic.Int64
 	capOnce   sync.Once
+	// firstData is when the first payload byte was read or written (Unix ns, 0 before).
+	firstData atomic.Int64
 
 	mu     sync.Mutex
 	live   map[*trackedConn]struct{}
@@ -165,6 +168,9 @@ func (c *trackedConn) Read(b []byte) (int, error) {
 	}
 	n, err := c.Conn.Read(b[:k])
 	c.set.giveBack(k - n)
+	if n > 0 && c.set.firstData.Load() == 0 {
+		c.set.firstData.CompareAndSwap(0, time.Now().UnixNano())
+	}
 	return n, err
 }
 
@@ -177,6 +183,9 @@ func (c *trackedConn) Write(b []byte) (int, error) {
 		}
 		n, err := c.Conn.Write(b[done : done+k])
 		c.set.giveBack(k - n)
+		if n > 0 && c.set.firstData.Load() == 0 {
+			c.set.firstData.CompareAndSwap(0, time.Now().UnixNano())
+		}
 		done += n
 		if err != nil {
 			return done, err

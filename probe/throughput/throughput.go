@@ -524,6 +524,16 @@ func (c *Client) direction(ctx context.Context, up bool, srv, pingSrv *speedtest
 		return d, sent, received
 	}
 	r, window, ok := est.rate()
+	if (!ok || r <= 0) && est.started() {
+		// A link so fast that the allowance went between two samples: take
+		// the rate from the first payload byte to the last sample.
+		if first := conns.firstData.Load(); first != 0 {
+			last := est.s[len(est.s)-1]
+			if span := begin.Add(last.t).Sub(time.Unix(0, first)); span > 0 {
+				r, window, ok = float64(last.b)/span.Seconds(), span, true
+			}
+		}
+	}
 	if !ok || r <= 0 {
 		d.Reason, d.Detail = probe.ReasonTimeout, "too little data to measure a rate"
 		if !est.started() {

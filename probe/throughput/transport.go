@@ -84,9 +84,10 @@ func (t *roundTripper) inflightFor(now time.Time) time.Duration {
 
 // RoundTrip implements http.RoundTripper.
 func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.dir != nil && t.dir.isStopped() {
-		// Hold speedtest-go's worker until its direction ends rather than
-		// let it spin on failing requests.
+	if t.dir != nil && (t.dir.isStopped() || req.Context().Err() != nil) {
+		// Hold speedtest-go's worker until its direction ends (or, when the
+		// test was cancelled, slow it to 100 tries a second) rather than let
+		// it spin on failing requests.
 		t.dir.park(req.Context())
 		return nil, errStopped
 	}
