@@ -81,6 +81,7 @@ func goldenServer(t *testing.T) (*Server, *Exporter) {
 		e.Observe(r)
 	}
 	feedThroughput(e) // exporters/throughput_test.go
+	feedWiFi(e)       // exporters/golden_wifi_test.go
 	s := NewServer(e, func() error { return nil }, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	return s, e
 }
