@@ -420,8 +420,16 @@ func (c *Client) direction(ctx context.Context, up bool, srv, pingSrv *speedtest
 	pctx, stopPings := context.WithCancel(ctx)
 	defer stopPings()
 	conns := newConnSet(dialer, allowance, func() { ds.stop(stopCapped, "", "") })
-	ds.onStop = func() {
+	// pending is how long the ping in flight had waited when the load
+	// stopped: a lower bound of the loaded latency when no ping completed.
+	var pending time.Duration
+	var pendingOnce sync.Once
+	endPings := func() {
+		pendingOnce.Do(func() { pending = pingRT.inflightFor(time.Now()) })
 		stopPings()
+	}
+	ds.onStop = func() {
+		endPings()
 		conns.closeAll()
 	}
 	rt := &roundTripper{base: newHTTPTransport(conns, 2*c.cfg.Streams), ua: c.cfg.UserAgent, dir: ds}
@@ -506,7 +514,7 @@ func (c *Client) direction(ctx context.Context, up bool, srv, pingSrv *speedtest
 		delivered, _ := flow(conns.counters())
 		est.add(sample{time.Since(begin), delivered})
 	}
-	stopPings()
+	endPings()
 	conns.closeAll()
 	rt.base.CloseIdleConnections()
 	<-pingsDone
@@ -563,8 +571,8 @@ func (c *Client) direction(ctx context.Context, up bool, srv, pingSrv *speedtest
 		d.Latency = median(in)
 	case len(all) > 0:
 		d.Latency = median(all)
-	default:
-		d.Latency, d.LatencyLowerBound = pingRT.inflightFor(time.Now()), true
+	case pending > 0:
+		d.Latency, d.LatencyLowerBound = pending, true
 	}
 	return d, sent, received
 }
