@@ -2,16 +2,26 @@ package throughput
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/showwin/speedtest-go/speedtest"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/wardprobe/wardprobe/internal/speedtarget"
 	"github.com/wardprobe/wardprobe/probe"
@@ -267,4 +277,87 @@ func TestRedactAndClassify(t *testing.T) {
 			t.Errorf("classify(%v) = %s, want %s", err, got, want)
 		}
 	}
+}
+
+// TestTargetWebConfig runs the target with an exporter-toolkit web config:
+// basic auth works through user:password@ in the URL (never in the result),
+// wrong credentials and an untrusted TLS certificate fail with their reasons.
+func TestTargetWebConfig(t *testing.T) {
+	dir := t.TempDir()
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := selfSigned(t, dir)
+	tests := []struct {
+		name   string
+		web    string
+		scheme string
+		creds  string
+		want   probe.Reason // "" for success
+	}{
+		{"basic auth", "basic_auth_users:\n  probe: " + string(hash) + "\n", "http", "probe:s3cret@", ""},
+		{"wrong password", "basic_auth_users:\n  probe: " + string(hash) + "\n", "http", "probe:guess@", probe.ReasonHTTPStatus},
+		{"untrusted certificate", "tls_server_config:\n  cert_file: " + certFile + "\n  key_file: " + keyFile + "\n", "https", "", probe.ReasonTLS},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			webFile := filepath.Join(t.TempDir(), "web.yml")
+			if err := os.WriteFile(webFile, []byte(tc.web), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := speedtarget.New(speedtarget.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- s.Serve(ctx, l, webFile) }()
+			defer func() { cancel(); <-done }()
+			c, err := NewClient(Config{Mode: ModeOnPrem, URL: tc.scheme + "://" + tc.creds + l.Addr().String(), Timeout: 15 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := c.Test(context.Background(), 8<<20)
+			if res.Reason != tc.want || res.Success != (tc.want == "") {
+				t.Fatalf("result %v %s (%s), want reason %q", res.Success, res.Reason, res.Detail, tc.want)
+			}
+			if strings.Contains(res.Server+res.Detail, "s3cret") || strings.Contains(res.Server+res.Detail, "guess") {
+				t.Errorf("credentials in the result: %q %q", res.Server, res.Detail)
+			}
+		})
+	}
+}
+
+// selfSigned writes a self-signed certificate for 127.0.0.1 and its key.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "target"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
 }
