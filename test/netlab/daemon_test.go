@@ -120,7 +120,7 @@ func TestReload(t *testing.T) {
 		t.Error("a failed reload dropped the running targets")
 	}
 	n1 := s.Value("wardprobe_icmp_packets_sent_total", "target", "keep")
-	s = d.WaitFor(t, 10*time.Second, "probing to go on", func(s lab.Samples) bool {
+	d.WaitFor(t, 10*time.Second, "probing to go on", func(s lab.Samples) bool {
 		return s.Value("wardprobe_icmp_packets_sent_total", "target", "keep") > n1+5
 	})
 	if !strings.Contains(d.Output.String(), "config reload failed") {
