@@ -243,3 +243,22 @@ func TestWebEndpoints(t *testing.T) {
 		t.Errorf("reload called %d times, want 1", calls)
 	}
 }
+
+// TestLandingPageShowsEverySection renders the landing page of the golden
+// exporter: location, Wi-Fi and coverage in words, targets, throughput.
+func TestLandingPageShowsEverySection(t *testing.T) {
+	s, _ := goldenServer(t)
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	page := rec.Body.String()
+	for _, want := range []string{
+		"Royal Example Hospital", "Block B", "Ward 7", // location
+		"CLINICAL", "good", // Wi-Fi and coverage in words
+		"gateway", "down: refused", // targets
+		"95.0 Mbit/s down", "latency idle", "last test failed: stalled", // throughput
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("landing page lacks %q", want)
+		}
+	}
+}

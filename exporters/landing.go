@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wardprobe/wardprobe/config"
+	"github.com/wardprobe/wardprobe/probe/throughput"
 )
 
 // landingTemplate is the page an engineer standing on the ward sees: where the
@@ -42,6 +43,12 @@ probe <b>{{.Cfg.Probe.Name}}</b> · standard <b>{{.Cfg.Standard}}</b>{{if not .R
 <td>{{if .HaveResult}}{{ago .Last.Time}}{{end}}</td></tr>
 {{else}}<tr><td colspan="6">no targets configured</td></tr>{{end}}
 </table>
+{{if .Cfg.Throughput}}<h2>Throughput</h2>
+<p>{{with .LastOK}}<span class="state ok">{{mbps .Download.BitsPerSecond}} down · {{mbps .Upload.BitsPerSecond}} up</span>
+<span class="detail">latency idle {{ms .IdleLatency}}, under load {{ms .Download.Latency}} / {{ms .Upload.Latency}} · {{mb .Bytes}} used · {{ago .Start}}</span>{{else}}<span class="state none">no successful test yet</span>{{end}}
+{{with .Throughput}}{{if not .Success}}<br><span class="state bad">last test failed: {{.Reason}}</span> <span class="detail">{{.Detail}} · {{ago .Start}}</span>{{end}}{{end}}
+{{if .Budget.Paused}}<span class="state warn">paused: today's byte budget is spent</span>{{end}}
+<span class="detail">against {{.Cfg.Throughput.Mode}} {{.Cfg.Throughput.URL}} every {{.Cfg.Throughput.Interval}}</span></p>{{end}}
 <footer>wardprobe {{.Version}} · <a href="/metrics">metrics</a> · refreshed every 5 s</footer>
 </body></html>
 `
@@ -58,19 +65,27 @@ func (s *Server) handleLanding(w http.ResponseWriter, r *http.Request) {
 	}
 	e := s.exp
 	e.mu.Lock()
-	data := struct {
-		Cfg      *config.Config
-		Version  string
-		ReloadOK bool
-	}{e.cfg, e.version, e.reloadOK}
+	cfg, version, reloadOK, budget := e.cfg, e.version, e.reloadOK, e.tp.budget
+	var last, lastOK *throughput.Result
+	if e.tp.haveLast {
+		r := e.tp.last
+		last = &r
+	}
+	if e.tp.haveOK {
+		r := e.tp.ok
+		lastOK = &r
+	}
 	e.mu.Unlock()
 	page := struct {
-		Cfg      *config.Config
-		Version  string
-		ReloadOK bool
-		Targets  []TargetStatus
-		WiFi     any
-	}{data.Cfg, data.Version, data.ReloadOK, e.Targets(), e.wifiView()}
+		Cfg        *config.Config
+		Version    string
+		ReloadOK   bool
+		Targets    []TargetStatus
+		WiFi       any
+		Throughput *throughput.Result
+		LastOK     *throughput.Result
+		Budget     throughput.BudgetStatus
+	}{cfg, version, reloadOK, e.Targets(), e.wifiView(), last, lastOK, budget}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := s.landing.Execute(w, page); err != nil {
 		s.log.Warn("rendering landing page", "err", err)
@@ -83,6 +98,8 @@ func newLandingTemplate() *template.Template {
 		"loss": func(lost, sent uint64) string {
 			return fmt.Sprintf("%.1f%%", 100*float64(lost)/float64(sent))
 		},
-		"ago": func(t time.Time) string { return time.Since(t).Truncate(time.Second).String() + " ago" },
+		"mbps": func(bps float64) string { return fmt.Sprintf("%.1f Mbit/s", bps/1e6) },
+		"mb":   func(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/1e6) },
+		"ago":  func(t time.Time) string { return time.Since(t).Truncate(time.Second).String() + " ago" },
 	}).Parse(landingTemplate))
 }

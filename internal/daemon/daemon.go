@@ -73,6 +73,7 @@ func Run(ctx context.Context, opts Options) error {
 	d.sched = probe.NewScheduler(d.emit)
 	defer d.sched.Stop()
 	d.detectICMP(cfg)
+	d.warnUnsupported(cfg)
 	jobs, err := d.jobs(cfg)
 	if err != nil {
 		return fmt.Errorf("loading config: %w", err)
@@ -133,6 +134,7 @@ func (d *Daemon) reload() error {
 		return err
 	}
 	d.detectICMP(cfg)
+	d.warnUnsupported(cfg)
 	d.exp.SetConfig(cfg)
 	d.srv.Rebuild()
 	started, stopped := d.sched.Apply(d.ctx, jobs)
@@ -148,6 +150,13 @@ func errLines(errs config.Errors) []string {
 		out[i] = e.Error()
 	}
 	return out
+}
+
+// warnUnsupported logs config sections this version accepts but does not act on.
+func (d *Daemon) warnUnsupported(cfg *config.Config) {
+	if cfg.Push != nil {
+		d.log.Warn().Msg("push: remote-write store-and-forward is not implemented in this version; metrics are served for scraping only")
+	}
 }
 
 func (d *Daemon) detectICMP(cfg *config.Config) {
