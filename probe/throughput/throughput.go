@@ -470,6 +470,12 @@ func (c *Client) direction(ctx context.Context, up bool, srv, pingSrv *speedtest
 			case <-sampling:
 				return
 			case <-ds.stopped:
+				if why, _, _ := ds.state(); why == stopCapped {
+					// The allowance ran out, perhaps before any sample saw a
+					// byte on a fast link: sample the moment it ended.
+					delivered, _ := flow(conns.counters())
+					est.add(sample{time.Since(begin), delivered})
+				}
 				return
 			case <-tick.C:
 			}
