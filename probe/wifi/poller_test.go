@@ -21,7 +21,7 @@ func TestPollStates(t *testing.T) {
 		openErr error
 		check   func(t *testing.T, s Snapshot)
 	}{
-		{name: "no nl80211", openErr: fmt.Errorf("the kernel has no nl80211 (no Wi-Fi stack loaded): %w", syscall.ENOENT),
+		{name: "no nl80211", openErr: fmt.Errorf("no Wi-Fi interface: the kernel has no nl80211 Wi-Fi stack loaded (%w)", syscall.ENOENT),
 			check: func(t *testing.T, s Snapshot) {
 				want(t, !s.Present && !s.Associated && !s.Connected, "present/connected: %+v", s)
 				contains(t, s.Detail, "no nl80211")

@@ -33,7 +33,7 @@ func OpenNL80211() (Source, error) {
 	c, err := mdwifi.New()
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("the kernel has no nl80211 (no Wi-Fi stack loaded): %w", err)
+			return nil, fmt.Errorf("no Wi-Fi interface: the kernel has no nl80211 Wi-Fi stack loaded (%w)", err)
 		}
 		return nil, fmt.Errorf("opening nl80211: %w", err)
 	}
