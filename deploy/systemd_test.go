@@ -8,18 +8,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wardprobe/wardprobe/test/lab"
 )
 
 // TestSystemdUnits runs systemd-analyze verify on every shipped unit, with
 // ExecStart pointed at a stand-in binary (the real one is installed later).
 func TestSystemdUnits(t *testing.T) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("systemd-analyze missing (Debian package systemd)")
-		}
-		t.Skip("systemd-analyze missing")
-	}
+	analyze := lab.Tool(t, "systemd-analyze")
 	units, _ := filepath.Glob("systemd/*.service")
 	if len(units) == 0 {
 		t.Fatal("no units found")

@@ -1,11 +1,8 @@
 package exporters
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
-	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -176,21 +173,7 @@ func TestThroughputAbsentWhenNotConfigured(t *testing.T) {
 }
 
 func TestThroughputMetricsPromtool(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("promtool missing: make test installs Debian's prometheus package")
-		}
-		t.Skip("promtool not installed")
-	}
-	cmd := exec.Command(promtool, "check", "metrics")
-	cmd.Stdin = strings.NewReader(throughputScrape(t, throughputResults(), &throughput.BudgetStatus{Limit: 1 << 30}))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
-	if other := unexpectedLint(out.String()); err != nil && (cmd.ProcessState.ExitCode() != 3 || len(other) > 0) {
-		t.Errorf("promtool check metrics: %v\n%s", err, strings.Join(other, "\n"))
-	}
+	promtoolCheck(t, throughputScrape(t, throughputResults(), &throughput.BudgetStatus{Limit: 1 << 30}))
 }
 
 // unexpectedLint returns promtool's lint lines other than its advice to use

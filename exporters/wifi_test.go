@@ -1,14 +1,10 @@
 package exporters
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"math"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -221,31 +217,8 @@ func wardprobeLines(text string) string {
 }
 
 func TestWiFiMetricsPromtool(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("promtool missing: make test installs Debian's prometheus package")
-		}
-		t.Skip("promtool not installed")
-	}
 	s, _ := wifiServer(t, goodNet(), linkSnapshot(-60, -64), linkSnapshot(-70, -64))
-	cmd := exec.Command(promtool, "check", "metrics")
-	cmd.Stdin = strings.NewReader(wifiScrape(t, s))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
-	// The contract names the bitrates in bits per second; promtool's lint
-	// prefers bytes. That advice, for exactly those names, is accepted.
-	contractBits := regexp.MustCompile(`^wardprobe_wifi_(transmit|receive)_bitrate_bits_per_second use base unit "bytes" instead of "bits"$`)
-	var other []string
-	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		if l != "" && !contractBits.MatchString(l) {
-			other = append(other, l)
-		}
-	}
-	if err != nil && (cmd.ProcessState.ExitCode() != 3 || len(other) > 0) {
-		t.Errorf("promtool check metrics: %v\n%s", err, strings.Join(other, "\n"))
-	}
+	promtoolCheck(t, wifiScrape(t, s))
 }
 
 func TestLandingWiFi(t *testing.T) {

@@ -1,9 +1,9 @@
 package promcheck
 
 import (
-	"os"
-	"os/exec"
 	"testing"
+
+	"github.com/wardprobe/wardprobe/test/lab"
 )
 
 // Tool returns the path of a command-line tool a test needs (promtool,
@@ -12,13 +12,5 @@ import (
 // the test is skipped, or fails under CI=true: CI never skips.
 func Tool(t testing.TB, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is not installed (run test/deps.sh): %v", name, err)
-	}
-	t.Skipf("%s is not installed (run test/deps.sh)", name)
-	return ""
+	return lab.Tool(t, name)
 }

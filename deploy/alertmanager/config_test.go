@@ -152,7 +152,9 @@ func TestInhibitionAndGrouping(t *testing.T) {
 		"--web.listen-address=127.0.0.1:9093", "--cluster.listen-address=", "--log.level=warn")
 	c := lab.Client(ns)
 	base := "http://127.0.0.1:9093"
-	waitReady(t, c, base+"/-/ready", am)
+	if err := lab.WaitOK(c, base+"/-/ready", am, 20*time.Second); err != nil {
+		t.Fatalf("alertmanager: %v", err)
+	}
 
 	p1 := loc("rex-blockb-f2-ward7-1", "Ward 7", "2")
 	p2 := loc("rex-blockb-f2-ward8-1", "Ward 8", "2")
@@ -252,29 +254,6 @@ func keys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func waitReady(t *testing.T, c *http.Client, url string, p *lab.Proc) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := c.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		select {
-		case <-p.Done():
-			t.Fatalf("alertmanager exited:\n%s", p.Output.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("alertmanager not ready: %v\n%s", err, p.Output.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 func getJSON(t *testing.T, c *http.Client, url string, v any) {

@@ -32,22 +32,7 @@ import (
 var wardprobeBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "wardprobe-alertlab")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	root, err := lab.ModuleRoot()
-	if err == nil {
-		wardprobeBin, err = lab.Build(root, dir)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(lab.RunTests(m, &wardprobeBin, nil))
 }
 
 // The lab's location, as in the probe's config and its targets entry.
@@ -268,7 +253,9 @@ targets:
 	prom := l.Start(probeNS, promBin, "--config.file="+promCfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address=127.0.0.1:9090", "--log.level=warn")
 	api := promAPI{c: lab.Client(probeNS), base: "http://127.0.0.1:9090"}
-	waitReady(t, api, prom)
+	if err := lab.WaitOK(api.c, api.base+"/-/ready", prom, 30*time.Second); err != nil {
+		t.Fatalf("prometheus: %v", err)
+	}
 
 	// 1. Faults present from the start: an unreachable ICMP target, TCP
 	// service and DNS server; and the probe's "Wi-Fi" interface is a veth,
@@ -337,29 +324,6 @@ targets:
 		}
 	}
 	t.Logf("whole lab took %.1fs", time.Since(start).Seconds())
-}
-
-func waitReady(t *testing.T, api promAPI, p *lab.Proc) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := api.c.Get(api.base + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		select {
-		case <-p.Done():
-			t.Fatalf("prometheus exited:\n%s", p.Output.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus not ready: %v\n%s", err, p.Output.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 // checkRulesHealthy fails on any rule Prometheus could not evaluate.

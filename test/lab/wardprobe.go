@@ -75,33 +75,14 @@ func (l *Lab) WardprobeArgs(ns, url string, cmd ...string) *Daemon {
 	l.t.Helper()
 	d := &Daemon{Proc: l.Start(ns, cmd...), NS: ns, URL: url}
 	if err := d.WaitReady(20 * time.Second); err != nil {
-		l.t.Fatalf("wardprobe did not come up: %v\n%s", err, d.Output.String())
+		l.t.Fatalf("wardprobe did not come up: %v", err)
 	}
 	return d
 }
 
 // WaitReady polls /-/ready until it answers or timeout passes.
 func (d *Daemon) WaitReady(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	c := Client(d.NS)
-	for {
-		resp, err := c.Get(d.URL + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		select {
-		case <-d.Done():
-			return fmt.Errorf("exited: %v", d.Cmd.ProcessState)
-		default:
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready after %s: %v", timeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return WaitOK(Client(d.NS), d.URL+"/-/ready", d.Proc, timeout)
 }
 
 // Get fetches path from the daemon and returns status and body.

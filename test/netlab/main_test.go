@@ -3,7 +3,6 @@
 package netlab
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -14,20 +13,5 @@ import (
 var wardprobeBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "wardprobe-netlab")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	root, err := lab.ModuleRoot()
-	if err == nil {
-		wardprobeBin, err = lab.Build(root, dir)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(lab.RunTests(m, &wardprobeBin, nil))
 }

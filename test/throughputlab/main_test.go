@@ -23,31 +23,16 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "wardprobe-throughputlab")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	root, err := lab.ModuleRoot()
-	if err == nil {
-		wardprobeBin, err = lab.Build(root, dir)
-	}
-	if err == nil {
+	os.Exit(lab.RunTests(m, &wardprobeBin, func(root, dir string) error {
 		stockClientBin = filepath.Join(dir, "stockclient")
 		cmd := exec.Command("go", "build", "-o", stockClientBin, "./test/throughputlab/stockclient")
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, berr := cmd.CombinedOutput(); berr != nil {
-			err = fmt.Errorf("building stockclient: %v: %s", berr, out)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building stockclient: %v: %s", err, out)
 		}
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+		return nil
+	}))
 }
 
 // Addresses of the lab path.
