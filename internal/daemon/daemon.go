@@ -90,12 +90,8 @@ func Run(ctx context.Context, opts Options) error {
 	d.log.Debug().Strs("targets", started).Msg("probes started")
 
 	var wg sync.WaitGroup
-	wctx, stopWiFi := context.WithCancel(ctx)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		d.runWiFi(wctx)
-	}()
+	wctx, stopWorkers := context.WithCancel(ctx)
+	wg.Go(func() { d.runWiFi(wctx) })
 	wg.Go(func() { d.runThroughput(wctx) })
 	go func() {
 		for {
@@ -108,7 +104,7 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}()
 	err = d.srv.Serve(ctx, l, opts.WebConfigFile)
-	stopWiFi()
+	stopWorkers()
 	wg.Wait()
 	d.log.Info().Msg("wardprobe stopped")
 	return err
