@@ -253,8 +253,9 @@ wpa_cli -i wlan2 status | grep -E '^(bssid|freq|ssid|wpa_state)='
 ip route add default via 10.99.0.1 dev wlan2
 ip netns exec ward hostapd -B -P /run/ap2.pid -f /tmp/ap2.log /etc/ap2.conf
 for i in $(seq 60); do grep -q AP-ENABLED /tmp/ap2.log && break; sleep 0.5; done
-iw dev wlan2 scan >/dev/null
-iw dev wlan2 scan dump | grep -E '^BSS|signal:'
+# A scan can hang under emulation: bound each try (wpa_supplicant scans too).
+for i in 1 2 3; do timeout 20 iw dev wlan2 scan >/dev/null && break; echo "scan try $i failed"; sleep 1; done
+iw dev wlan2 scan dump | grep -E '^BSS|signal:' || true
 ping -c 3 -W 2 10.99.0.1 || true
 wardprobe run --config /etc/wardprobe.yml --web.listen-address :9810 --log.level debug >/tmp/wardprobe.log 2>&1 &
 `
