@@ -30,6 +30,13 @@ import (
 // startTarget runs a real target on a loopback port and returns its URL.
 func startTarget(t *testing.T) string {
 	t.Helper()
+	return "http://" + startTargetWeb(t, "")
+}
+
+// startTargetWeb runs a real target with the web config webFile ("" for
+// none) on a loopback port and returns its host:port.
+func startTargetWeb(t *testing.T, webFile string) string {
+	t.Helper()
 	s, err := speedtarget.New(speedtarget.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -40,12 +47,12 @@ func startTarget(t *testing.T) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, l, "") }()
+	go func() { done <- s.Serve(ctx, l, webFile) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
 	})
-	return "http://" + l.Addr().String()
+	return l.Addr().String()
 }
 
 // startHTTP runs handler on a loopback port (a misbehaving target).
@@ -306,19 +313,8 @@ func TestTargetWebConfig(t *testing.T) {
 			if err := os.WriteFile(webFile, []byte(tc.web), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			s, err := speedtarget.New(speedtarget.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- s.Serve(ctx, l, webFile) }()
-			defer func() { cancel(); <-done }()
-			c, err := NewClient(Config{Mode: ModeOnPrem, URL: tc.scheme + "://" + tc.creds + l.Addr().String(), Timeout: 15 * time.Second})
+			addr := startTargetWeb(t, webFile)
+			c, err := NewClient(Config{Mode: ModeOnPrem, URL: tc.scheme + "://" + tc.creds + addr, Timeout: 15 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
