@@ -163,15 +163,21 @@ func TestBudgetStopsTests(t *testing.T) {
 	if s.Value("wardprobe_throughput_last_test_success") != 1 {
 		t.Errorf("the first test should succeed within its allowance:\n%s", s.Grep("wardprobe_throughput_"))
 	}
-	d.WaitFor(t, 5*time.Second, "tests to pause", func(s lab.Samples) bool {
+	// A test moves 70-90% of its allowance (an upload stops when its
+	// reserved request bodies reach it). Tests pause once less than a quarter
+	// of max_bytes is left: after the first test, or after a second one that
+	// is granted only what was left.
+	s = d.WaitFor(t, 150*time.Second, "tests to pause", func(s lab.Samples) bool {
 		return s.Value("wardprobe_throughput_budget_paused") == 1
 	})
-	// The next test is due 1m ± 10% after the first: it must be skipped.
+	ran := s.Value("wardprobe_throughput_tests_total")
+	t.Logf("paused after %.0f test(s), %.2f MB used", ran, s.Value("wardprobe_throughput_budget_used_bytes")/1e6)
+	// The next test is due 1m ± 10% later: it must be skipped.
 	s = d.WaitFor(t, 80*time.Second, "the next test to be skipped", func(s lab.Samples) bool {
 		return s.Value("wardprobe_throughput_budget_skipped_total") >= 1
 	})
-	if n := s.Value("wardprobe_throughput_tests_total"); n != 1 {
-		t.Errorf("%v tests ran; want 1 before the budget stopped them", n)
+	if n := s.Value("wardprobe_throughput_tests_total"); n != ran || n > 2 {
+		t.Errorf("%v tests ran; want the %v before the pause, at most 2", n, ran)
 	}
 	used := s.Value("wardprobe_throughput_budget_used_bytes")
 	rx, tx := p.ifBytes(t, p.probeNS, p.probeIf)
