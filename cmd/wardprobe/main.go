@@ -13,6 +13,8 @@ import (
 	"runtime"
 	"syscall"
 
+	"github.com/rs/zerolog"
+
 	"github.com/wardprobe/wardprobe/config"
 	"github.com/wardprobe/wardprobe/internal/daemon"
 	"github.com/wardprobe/wardprobe/internal/logging"
@@ -66,8 +68,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 	cfgFile := fs.String("config", "", "config file (default: the built-in config)")
 	listen := fs.String("web.listen-address", ":9810", "address to serve metrics and the landing page on")
 	webCfg := fs.String("web.config.file", "", "exporter-toolkit web config file (TLS, basic auth)")
-	level := fs.String("log.level", "info", "log level: debug, info, warn, error")
-	format := fs.String("log.format", "json", "log format: json or console")
+	newLog := logFlags(fs, stderr)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -75,7 +76,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wardprobe run: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	log, err := logging.New(stderr, *level, *format)
+	log, err := newLog()
 	if err != nil {
 		fmt.Fprintf(stderr, "wardprobe: %v\n", err)
 		return 2
@@ -108,6 +109,14 @@ func runDaemon(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// logFlags adds --log.level and --log.format to fs; the returned function
+// builds the logger (writing to stderr) once fs has been parsed.
+func logFlags(fs *flag.FlagSet, stderr io.Writer) func() (zerolog.Logger, error) {
+	level := fs.String("log.level", "info", "log level: debug, info, warn, error")
+	format := fs.String("log.format", "json", "log format: json or console")
+	return func() (zerolog.Logger, error) { return logging.New(stderr, *level, *format) }
 }
 
 func checkConfig(args []string, stdout, stderr io.Writer) int {

@@ -57,8 +57,7 @@ func runTarget(args []string, stderr io.Writer) int {
 	fs.Var(byteSizeFlag{&maxUpload}, "max-upload-bytes", "largest upload request body (e.g. 32MiB)")
 	maxSide := fs.Int("max-side", speedtarget.DefaultMaxSide, "largest N served as random{N}x{N}.jpg (2·N² bytes)")
 	stall := fs.Duration("stall-timeout", speedtarget.DefaultStallTimeout, "abort a transfer making no progress for this long")
-	level := fs.String("log.level", "info", "log level: debug, info, warn, error")
-	format := fs.String("log.format", "json", "log format: json or console")
+	newLog := logFlags(fs, stderr)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -79,7 +78,7 @@ func runTarget(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "wardprobe target: --stall-timeout must be positive")
 		return 2
 	}
-	zl, err := logging.New(stderr, *level, *format)
+	zl, err := newLog()
 	if err != nil {
 		fmt.Fprintf(stderr, "wardprobe: %v\n", err)
 		return 2
