@@ -58,9 +58,7 @@ func peers(b *testing.B, l *lab.Lab) (probeNS string, addrs []string) {
 		}
 		addrs = append(addrs, a)
 	}
-	l.Start(peerNS, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-		"--bind-interfaces", "--listen-address=10.77.0.2", "--port=53", "--user=root", "--pid-file=",
-		"--address=/epr.lab/10.77.0.9")
+	l.DNS(peerNS, "10.77.0.2", "--address=/epr.lab/10.77.0.9")
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })}
 	go srv.Serve(l.Listen(peerNS, "10.77.0.2:8080"))
 	b.Cleanup(func() { srv.Close() })

@@ -327,3 +327,13 @@ func Client(ns string) *http.Client {
 	}
 	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }
+
+// DNS starts dnsmasq in ns as a DNS server on listen:53 that answers only
+// from its own data (no upstream, no hosts file); records are dnsmasq options
+// such as "--address=/epr.lab/10.77.0.9" or "--local=/lab/".
+func (l *Lab) DNS(ns, listen string, records ...string) *Proc {
+	l.t.Helper()
+	args := append([]string{"dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+		"--bind-interfaces", "--listen-address=" + listen, "--port=53", "--user=root", "--pid-file="}, records...)
+	return l.Start(ns, args...)
+}

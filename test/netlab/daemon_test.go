@@ -27,9 +27,7 @@ func TestDefaultConfigInNamespace(t *testing.T) {
 	probeNS, gwNS, _, _ := pair(t, l)
 	l.DefaultRoute(probeNS, "10.77.0.2")
 	l.Resolver(probeNS, "10.77.0.2")
-	l.Start(gwNS, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-		"--bind-interfaces", "--listen-address=10.77.0.2", "--port=53", "--user=root", "--pid-file=",
-		"--address=/nhs.uk/10.77.0.80")
+	l.DNS(gwNS, "10.77.0.2", "--address=/nhs.uk/10.77.0.80")
 	d := l.WardprobeArgs(probeNS, "http://127.0.0.1:9810", wardprobeBin)
 	s := d.WaitFor(t, 60*time.Second, "gateway and DNS up", func(s lab.Samples) bool {
 		return s.Value("wardprobe_target_up", "target", "gateway") == 1 &&

@@ -21,9 +21,7 @@ func TestServices(t *testing.T) {
 	probeNS, peerNS, probeIf, _ := pair(t, l)
 
 	// DNS: dnsmasq authoritative for lab., so unknown names are NXDOMAIN.
-	l.Start(peerNS, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-		"--bind-interfaces", "--listen-address=10.77.0.2", "--port=53", "--user=root", "--pid-file=",
-		"--local=/lab/", "--address=/epr.lab/10.77.0.9")
+	l.DNS(peerNS, "10.77.0.2", "--local=/lab/", "--address=/epr.lab/10.77.0.9")
 
 	// HTTP servers in the peer namespace.
 	mux := http.NewServeMux()
