@@ -4,6 +4,7 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -44,14 +45,22 @@ func (es Errors) Error() string {
 // MaxFileBytes bounds the size of a config file.
 const MaxFileBytes = 1 << 20
 
-// Load reads, decodes, defaults and validates the config file at path.
-// A returned error is either an I/O error or an Errors listing every problem.
-func Load(path string) (*Config, error) {
+// MaxErrors bounds the errors reported for one file; the rest are counted
+// in a last line.
+const MaxErrors = 100
+
+// Load reads, decodes, defaults and validates the config file at path,
+// whose targets may be of kinds. A returned error is either an I/O error or
+// an Errors listing every problem.
+func Load(path string, kinds Kinds) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("reading config %s: not a regular file", path)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading config %s: %w", path, err)
@@ -59,40 +68,74 @@ func Load(path string) (*Config, error) {
 	if len(data) > MaxFileBytes {
 		return nil, Errors{{File: path, Line: 1, Msg: fmt.Sprintf("file is larger than %d bytes", MaxFileBytes)}}
 	}
-	return Parse(path, data)
+	return Parse(path, data, kinds)
 }
 
 // Parse decodes, defaults and validates a config held in data; file names it
 // in error messages.
-func Parse(file string, data []byte) (*Config, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, Errors{yamlSyntaxError(file, err)}
+func Parse(file string, data []byte, kinds Kinds) (*Config, error) {
+	root, err := parseYAML(file, data)
+	if err != nil {
+		return nil, err
 	}
-	d := &decoder{file: file, lines: map[string]int{}}
-	cfg := &Config{}
-	if root.Kind == 0 {
+	d := &decoder{file: file, kinds: kinds, lines: map[string]int{}, seen: map[string]bool{}}
+	cfg := &Config{File: file, lines: d.lines}
+	if root.Kind == 0 || (root.Kind == yaml.DocumentNode && len(root.Content) == 0) {
 		d.errorf(1, "", "config is empty")
 		return nil, d.errs
 	}
-	d.decode(&root, reflect.ValueOf(cfg).Elem(), "")
-	cfg.File = file
-	applyDefaults(cfg)
-	v := &validator{file: file, lines: d.lines}
+	d.decode(root, reflect.ValueOf(cfg).Elem(), "")
+	if d.over {
+		return nil, withDropped(d.errs, d.dropped)
+	}
+	applyDefaults(cfg, kinds)
+	v := &validator{cfg: cfg, kinds: kinds, seen: d.seen}
 	v.config(cfg)
 	errs := append(d.errs, v.errs...)
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
-		return nil, errs
+		dropped := d.dropped + max(len(errs)-MaxErrors, 0)
+		return nil, withDropped(errs[:min(len(errs), MaxErrors)], dropped)
 	}
 	return cfg, nil
 }
 
-// yamlSyntaxError turns a yaml.v3 parse error ("yaml: line 3: ...") into an Error.
-func yamlSyntaxError(file string, err error) Error {
-	msg := err.Error()
+// withDropped adds a last line counting the errors not listed.
+func withDropped(errs Errors, dropped int) Errors {
+	if dropped == 0 {
+		return errs
+	}
+	last := errs[len(errs)-1]
+	return append(errs, Error{File: last.File, Line: last.Line, Msg: fmt.Sprintf("and %d more errors", dropped)})
+}
+
+// parseYAML parses data as exactly one YAML document.
+func parseYAML(file string, data []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var root yaml.Node
+	if err := dec.Decode(&root); err != nil && err != io.EOF {
+		return nil, Errors{yamlSyntaxError(file, data, err)}
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == io.EOF:
+	case err != nil:
+		return nil, Errors{yamlSyntaxError(file, data, err)}
+	default:
+		line := next.Line
+		if len(next.Content) > 0 {
+			line = next.Content[0].Line
+		}
+		return nil, Errors{{File: file, Line: max(line-1, 1), Msg: "a second YAML document (after ---) is not allowed: a config is one document"}}
+	}
+	return &root, nil
+}
+
+// yamlSyntaxError turns a yaml.v3 parse error ("yaml: line 3: ...") into an
+// Error in plain words.
+func yamlSyntaxError(file string, data []byte, err error) Error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 1
-	msg = strings.TrimPrefix(msg, "yaml: ")
 	if strings.HasPrefix(msg, "line ") {
 		var n int
 		if _, scanErr := fmt.Sscanf(msg, "line %d:", &n); scanErr == nil {

@@ -1,4 +1,4 @@
-package config
+package config_test
 
 import (
 	"fmt"
@@ -7,6 +7,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wardprobe/wardprobe/config"
+	"github.com/wardprobe/wardprobe/probe/dns"
+	"github.com/wardprobe/wardprobe/probe/http"
+	"github.com/wardprobe/wardprobe/probe/icmp"
+	"github.com/wardprobe/wardprobe/probe/kinds"
+)
+
+// Parse and Load parse with the real table of kinds.
+var (
+	Parse = kinds.Parse
+	Load  = kinds.Load
 )
 
 const goodYAML = `probe:
@@ -65,8 +77,8 @@ func TestParseDesignExample(t *testing.T) {
 	if len(c.Targets) != 3 || c.Targets[0].Interval.D() != time.Second || c.Targets[0].Timeout.D() != 2*time.Second {
 		t.Errorf("targets: %+v", c.Targets)
 	}
-	if c.Targets[1].Timeout.D() != 10*time.Second || c.Targets[1].Method != "GET" || c.Targets[1].MaxBodyBytes != 1<<20 {
-		t.Errorf("http defaults: %+v", c.Targets[1])
+	if h := c.Targets[1].Spec.(*http.Spec); c.Targets[1].Timeout.D() != 10*time.Second || h.Method != "GET" || h.MaxBodyBytes != 1<<20 {
+		t.Errorf("http defaults: %+v %+v", c.Targets[1], h)
 	}
 	if c.Push.MaxQueueBytes != 512<<20 || c.Push.MaxQueueAge.D() != 168*time.Hour {
 		t.Errorf("push: %+v", c.Push)
@@ -75,7 +87,7 @@ func TestParseDesignExample(t *testing.T) {
 		t.Errorf("throughput: %+v", c.Throughput)
 	}
 	s, ok := c.ResolveStandard("trust-minimum")
-	if !ok || *s.SignalDBM != -65 || *s.RTTSeconds != 0.1 {
+	if !ok || s["signal_dbm"] != -65 || s["rtt_seconds"] != 0.1 {
 		t.Errorf("custom standard: %+v %v", s, ok)
 	}
 }
@@ -86,11 +98,11 @@ func TestStandardOverride(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, _ := c.ResolveStandard("voice")
-	if *s.SignalDBM != -65 || *s.SNRDB != 25 || *s.LossRatio != 0.01 {
-		t.Errorf("override not merged: signal %v snr %v loss %v", *s.SignalDBM, *s.SNRDB, *s.LossRatio)
+	if s["signal_dbm"] != -65 || s["snr_db"] != 25 || s["loss_ratio"] != 0.01 {
+		t.Errorf("override not merged: %v", s)
 	}
-	if b := BuiltinStandards()["voice"]; *b.SignalDBM != -67 {
-		t.Errorf("built-in changed: %v", *b.SignalDBM)
+	if b := config.BuiltinStandards()[1]; b.Name != "voice" || b.Limits["signal_dbm"] != -67 {
+		t.Errorf("built-in changed: %+v", b)
 	}
 }
 
@@ -127,15 +139,15 @@ func TestParseErrors(t *testing.T) {
 		{"tcp without port", "targets:\n  - name: t\n    kind: tcp\n    address: epr.example.org\n",
 			[]string{`f.yml:4: targets[0].address: "epr.example.org" is not host:port`}},
 		{"unknown standard", "standard: gold\n",
-			[]string{`f.yml:1: standard: unknown standard "gold" (known: voice, data)`}},
+			[]string{`f.yml:1: standard: unknown standard "gold" (known: nhs, voice, data)`}},
 		{"standard value range", "standards:\n  mine: {signal_dbm: 20}\nstandard: mine\n",
 			[]string{`f.yml:2: standards.mine.signal_dbm: 20 is outside -100..0`}},
 		{"not a number", "location:\n  x: left\n",
-			[]string{`f.yml:2: location.x: "left" is not a number`}},
+			[]string{`f.yml:2: location.x: "left" is not a finite number`}},
 		{"list expected", "wifi:\n  ssids: CLINICAL\n",
 			[]string{`f.yml:2: wifi.ssids: expected a list, got "CLINICAL"`}},
 		{"bad size", "push:\n  url: http://p:9090/api/v1/write\n  max_queue_bytes: lots\n",
-			[]string{`f.yml:3: push.max_queue_bytes: "lots" is not a size (use e.g. 4096, 64KiB, 512MiB, 1GB)`}},
+			[]string{`f.yml:3: push.max_queue_bytes: "lots" is not a size between 0 and 1TiB (use e.g. 4096, 64KiB, 512MiB, 1GB)`}},
 		{"throughput onprem needs url", "throughput:\n  mode: onprem\n",
 			[]string{`f.yml:1: throughput.url: is required in onprem mode (the URL of a wardprobe target)`}},
 		{"yaml syntax", "targets:\n  - name: [\n",
@@ -143,6 +155,23 @@ func TestParseErrors(t *testing.T) {
 		{"empty", "", []string{`f.yml:1: (top): config is empty`}},
 		{"duplicate key", "probe:\n  name: a\n  name: b\n",
 			[]string{`f.yml:3: probe.name: duplicate key`}},
+		{"key of another kind even at its default", "targets:\n  - name: t\n    kind: tcp\n    address: h:22\n    packet_size: 56\n",
+			[]string{`f.yml:5: targets[0].packet_size: is not used by kind "tcp" (only by icmp)`}},
+		{"key of no kind", "targets:\n  - name: t\n    kind: tcp\n    address: h:22\n    adress: x\n",
+			[]string{`f.yml:5: targets[0].adress: unknown key (did you mean "address"?)`}},
+		{"NaN threshold", "standards:\n  mine: {signal_dbm: NaN}\n",
+			[]string{`f.yml:2: standards.mine.signal_dbm: "NaN" is not a finite number`}},
+		{"infinite threshold", "standards:\n  mine: {loss_ratio: .inf, jitter_seconds: -Inf}\n",
+			[]string{`f.yml:2: standards.mine.loss_ratio: ".inf" is not a finite number`, `f.yml:2: standards.mine.jitter_seconds: "-Inf" is not a finite number`}},
+		{"unknown threshold", "standards:\n  mine: {signal_dmb: -60}\n",
+			[]string{`f.yml:2: standards.mine.signal_dmb: unknown key (did you mean "signal_dbm"?)`}},
+		{"second document", "probe: {name: a}\n---\nprobe: {name: b}\n",
+			[]string{`f.yml:2: (top): a second YAML document (after ---) is not allowed: a config is one document`}},
+		{"throughput too big", "throughput:\n  url: http://t/\n  max_bytes: 2GiB\n  daily_budget: 200GiB\n",
+			[]string{`f.yml:3: throughput.max_bytes: 2GiB is more than the most one test may move, 1GiB`,
+				`f.yml:4: throughput.daily_budget: 200GiB is more than the largest daily budget, 100GiB`}},
+		{"password in a bad URL is masked", "targets:\n  - name: epr\n    kind: http\n    url: ftp://u:hunter2@x/?token=abc\n",
+			[]string{`f.yml:4: targets[0].url: "ftp://u:<secret>@x/?token=<secret>" is not an http or https URL`}},
 		{"many errors at once", "probe:\n  nmae: x\ntargets:\n  - name: a\n    kind: icmp\n    address: 10.0.0.1\n    interval: soon\n  - name: a\n    kind: bogus\n",
 			[]string{
 				`f.yml:2: probe.nmae: unknown key (did you mean "name"?)`,
@@ -166,11 +195,12 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestDefaultConfig(t *testing.T) {
-	c := Default()
-	if len(c.Targets) != 2 || c.Targets[0].Address != "gateway" || c.Targets[1].Kind != KindDNS || c.Targets[1].Server != "" {
-		t.Errorf("default targets: %+v", c.Targets)
+	c := kinds.Default()
+	if len(c.Targets) != 2 || c.Targets[0].Spec.(*icmp.Spec).Address != "gateway" || c.Targets[1].Kind != "dns" ||
+		c.Targets[1].Spec.(*dns.Spec).Server != "" || c.Standard != "nhs" {
+		t.Errorf("default: %+v %+v", c.Standard, c.Targets)
 	}
-	if c.Probe.Name == "" || c.Location.Site != UnknownLabel {
+	if c.Probe.Name == "" || c.Location.Site != config.UnknownLabel {
 		t.Errorf("default identity: %+v %+v", c.Probe, c.Location)
 	}
 }
@@ -188,7 +218,7 @@ func TestLoadFile(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 	big := filepath.Join(dir, "big.yml")
-	if err := os.WriteFile(big, []byte("#"+strings.Repeat("x", MaxFileBytes+1)), 0o600); err != nil {
+	if err := os.WriteFile(big, []byte("#"+strings.Repeat("x", config.MaxFileBytes+1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Load(big); err == nil || !strings.Contains(err.Error(), "larger than") {
@@ -232,5 +262,47 @@ func TestShippedExampleConfig(t *testing.T) {
 	}
 	if c.WiFi.Interface != "wlan0" || len(c.Targets) == 0 {
 		t.Errorf("unexpected example: %+v", c.WiFi)
+	}
+}
+
+// TestHostileConfigIsBounded is the alias attack of issue 10: a targets
+// list that aliases one anchor of 1,000 unknown keys 1,000 times. Decoding
+// stops at the budget and the error list is capped.
+func TestHostileConfigIsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("x: &a {")
+	for i := range 1000 {
+		fmt.Fprintf(&b, "k%d: 1, ", i)
+	}
+	b.WriteString("name: n}\ntargets: [")
+	for i := range 1000 {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("*a")
+	}
+	b.WriteString("]\n")
+	start := time.Now()
+	_, err := Parse("hostile.yml", []byte(b.String()))
+	took := time.Since(start)
+	errs, ok := err.(config.Errors)
+	if !ok || len(errs) > config.MaxErrors+2 {
+		t.Fatalf("%d errors (cap %d): %.300v", len(errs), config.MaxErrors, err)
+	}
+	if !strings.Contains(err.Error(), "config expands to more than") || !strings.Contains(errs[len(errs)-1].Msg, "more errors") {
+		t.Errorf("want the expansion bound and an 'and N more' line, got:\n%.2000v", err)
+	}
+	t.Logf("%d bytes decoded to %d errors in %s", b.Len(), len(errs), took)
+}
+
+func TestTooManyTargets(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("targets:\n")
+	for i := range config.MaxTargets + 1 {
+		fmt.Fprintf(&b, "  - {name: t%d, kind: tcp, address: \"h:1\"}\n", i)
+	}
+	_, err := Parse("many.yml", []byte(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "targets: 1001 targets are more than the 1000 one probe may have") {
+		t.Fatalf("want a bound on targets, got %.300v", err)
 	}
 }

@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -18,12 +20,22 @@ import (
 // avoids both traps and records the line of every path for later validation.
 type decoder struct {
 	file  string
+	kinds Kinds
 	errs  Errors
 	lines map[string]int
-	nodes int // nodes visited, bounded against alias expansion bombs
+	// seen records every dotted path written in the file.
+	seen  map[string]bool
+	nodes int // values and keys visited, aliases expanded: bounded against alias bombs
+	over  bool
+	// dropped counts errors beyond MaxErrors, reported as one line.
+	dropped int
+	// owners caches which kinds have each spec key.
+	owners map[string][]string
 }
 
-// maxNodes bounds the nodes one config may expand to (aliases included).
+// maxNodes bounds the values and keys one config may expand to, every
+// visit through an alias counted, so that decoding any file of at most
+// MaxFileBytes costs bounded time and memory.
 const maxNodes = 100000
 
 // scalarDecoder is implemented by config types that parse themselves from one
@@ -33,7 +45,36 @@ type scalarDecoder interface {
 }
 
 func (d *decoder) errorf(line int, path, format string, args ...any) {
+	if d.full() {
+		return
+	}
 	d.errs = append(d.errs, Error{File: d.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// full reports whether MaxErrors errors are already kept; it counts the
+// error it stands for as dropped.
+func (d *decoder) full() bool {
+	if len(d.errs) < MaxErrors {
+		return false
+	}
+	d.dropped++
+	return true
+}
+
+// visit counts one value or key; it reports false once the budget is spent
+// (after reporting that once).
+func (d *decoder) visit(line int, path string) bool {
+	if d.over {
+		return false
+	}
+	if d.nodes++; d.nodes > maxNodes {
+		d.over = true
+		// First, whatever else was found: it explains the rest.
+		d.errs = append(Errors{{File: d.file, Line: line, Path: path,
+			Msg: fmt.Sprintf("config expands to more than %d values (aliases repeating a large anchor?); decoding stopped", maxNodes)}}, d.errs...)
+		return false
+	}
+	return true
 }
 
 func joinPath(base, key string) string {
@@ -54,15 +95,23 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
-	if d.nodes++; d.nodes == maxNodes {
-		d.errorf(n.Line, path, "config expands to more than %d values (alias loop?)", maxNodes)
-	}
-	if d.nodes >= maxNodes {
+	if !d.visit(n.Line, path) {
 		return
 	}
-	d.lines[path] = n.Line
+	if _, ok := d.lines[path]; !ok {
+		d.lines[path] = n.Line
+	}
+	d.seen[path] = true
 	if n.Tag == "!!null" && n.Kind == yaml.ScalarNode {
 		return // "key:" with no value keeps the default
+	}
+	switch v.Addr().Interface().(type) {
+	case *Target:
+		d.decodeTarget(n, v.Addr().Interface().(*Target), path)
+		return
+	case *Standard:
+		d.decodeStandard(n, v.Addr().Interface().(*Standard), path)
+		return
 	}
 	if sd, ok := v.Addr().Interface().(scalarDecoder); ok {
 		if n.Kind != yaml.ScalarNode {
@@ -100,6 +149,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, val := n.Content[i], n.Content[i+1]
 			p := joinPath(path, k.Value)
+			if !d.visit(k.Line, p) {
+				return
+			}
 			if m.MapIndex(reflect.ValueOf(k.Value)).IsValid() {
 				d.errorf(k.Line, p, "duplicate key")
 				continue
@@ -115,32 +167,61 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 }
 
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
+	d.decodeFields(n, path, []reflect.Value{v}, func(k *yaml.Node, p string, names []string) {
+		d.unknownKey(k, p, names)
+	})
+}
+
+// unknownKey reports a key no struct has, with a "did you mean" when one of
+// names is close.
+func (d *decoder) unknownKey(k *yaml.Node, p string, names []string) {
+	if d.full() {
+		return // no suggestion worked out for an error not shown
+	}
+	msg := "unknown key"
+	if s := suggest(k.Value, names); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	d.errorf(k.Line, p, "%s", msg)
+}
+
+// decodeFields decodes the mapping n into the fields of the structs vs (a
+// key goes to the first struct that has it); keys none has go to unknown
+// with the names of every field.
+func (d *decoder) decodeFields(n *yaml.Node, path string, vs []reflect.Value, unknown func(k *yaml.Node, p string, names []string)) {
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n.Line, path, "expected a mapping, got %s", kindName(n))
 		return
 	}
-	fields := map[string]int{}
+	type field struct {
+		v   reflect.Value
+		idx int
+	}
+	fields := map[string]field{}
 	var names []string
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
-		if tag == "" || tag == "-" {
-			continue
+	for _, v := range vs {
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+			if tag == "" || tag == "-" {
+				continue
+			}
+			if _, dup := fields[tag]; !dup {
+				fields[tag] = field{v, i}
+				names = append(names, tag)
+			}
 		}
-		fields[tag] = i
-		names = append(names, tag)
 	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		p := joinPath(path, k.Value)
-		idx, ok := fields[k.Value]
+		if !d.visit(k.Line, p) {
+			return
+		}
+		f, ok := fields[k.Value]
 		if !ok {
-			msg := "unknown key"
-			if s := suggest(k.Value, names); s != "" {
-				msg += fmt.Sprintf(" (did you mean %q?)", s)
-			}
-			d.errorf(k.Line, p, "%s", msg)
+			unknown(k, p, names)
 			continue
 		}
 		if seen[k.Value] {
@@ -148,8 +229,96 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		seen[k.Value] = true
-		d.decode(val, v.Field(idx), p)
 		d.lines[p] = k.Line
+		d.decode(val, f.v.Field(f.idx), p)
+	}
+}
+
+// decodeTarget decodes one target: the common keys into t, the kind's own
+// keys into a new Spec of its kind. A key of another kind is an error
+// because it is written in the file, whatever its value.
+func (d *decoder) decodeTarget(n *yaml.Node, t *Target, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n.Line, path, "expected a mapping, got %s", kindName(n))
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k, val := n.Content[i], n.Content[i+1]; k.Value == "kind" && val.Kind == yaml.ScalarNode {
+			t.Kind = val.Value
+		}
+	}
+	vs := []reflect.Value{reflect.ValueOf(t).Elem()}
+	kind, known := d.kinds.find(t.Kind)
+	if known {
+		t.Spec = kind.NewSpec()
+		vs = append(vs, reflect.ValueOf(t.Spec).Elem())
+	}
+	d.decodeFields(n, path, vs, func(k *yaml.Node, p string, names []string) {
+		owners := d.keyOwners(k.Value)
+		switch {
+		case len(owners) > 0 && known:
+			d.errorf(k.Line, p, "is not used by kind %q (only by %s)", t.Kind, strings.Join(owners, ", "))
+		case len(owners) > 0:
+			// The kind is missing or unknown, which is reported; the key is fine for some kind.
+		case known:
+			d.unknownKey(k, p, names)
+		case len(d.errs) >= MaxErrors:
+			d.dropped++
+		default:
+			all := slices.Clone(names)
+			d.keyOwners("")
+			for key := range d.owners {
+				all = append(all, key)
+			}
+			slices.Sort(all[len(names):])
+			d.unknownKey(k, p, all)
+		}
+	})
+}
+
+// keyOwners returns the kinds whose spec has key.
+func (d *decoder) keyOwners(key string) []string {
+	if d.owners == nil {
+		d.owners = map[string][]string{}
+		for _, k := range d.kinds {
+			for _, key := range k.keys() {
+				d.owners[key] = append(d.owners[key], k.Name)
+			}
+		}
+	}
+	return d.owners[key]
+}
+
+// decodeStandard decodes a standard: each key a threshold of the table,
+// each value a finite number.
+func (d *decoder) decodeStandard(n *yaml.Node, s *Standard, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n.Line, path, "expected a mapping, got %s", kindName(n))
+		return
+	}
+	var keys []string
+	for _, t := range Thresholds() {
+		keys = append(keys, t.Key)
+	}
+	*s = Standard{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		p := joinPath(path, k.Value)
+		if !d.visit(k.Line, p) {
+			return
+		}
+		d.lines[p] = k.Line
+		if _, ok := threshold(k.Value); !ok {
+			d.unknownKey(k, p, keys)
+			continue
+		}
+		if _, dup := (*s)[k.Value]; dup {
+			d.errorf(k.Line, p, "duplicate key")
+			continue
+		}
+		var f float64
+		d.decode(val, reflect.ValueOf(&f).Elem(), p)
+		(*s)[k.Value] = f
 	}
 }
 
@@ -178,8 +347,8 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 		v.SetInt(i)
 	case reflect.Float64:
 		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			d.errorf(n.Line, path, "%q is not a number", s)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			d.errorf(n.Line, path, "%q is not a finite number", s)
 			return
 		}
 		v.SetFloat(f)

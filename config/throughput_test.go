@@ -1,9 +1,11 @@
-package config
+package config_test
 
 import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wardprobe/wardprobe/config"
 )
 
 func TestThroughputConfig(t *testing.T) {
@@ -11,16 +13,16 @@ func TestThroughputConfig(t *testing.T) {
 		name  string
 		yaml  string
 		want  []string // errors; none: valid
-		check func(t *testing.T, tp *Throughput)
+		check func(t *testing.T, tp *config.Throughput)
 	}{
-		{"onprem defaults", "throughput:\n  url: http://10.20.0.9:8080\n", nil, func(t *testing.T, tp *Throughput) {
+		{"onprem defaults", "throughput:\n  url: http://10.20.0.9:8080\n", nil, func(t *testing.T, tp *config.Throughput) {
 			if tp.Mode != "onprem" || tp.Interval.D() != 30*time.Minute || tp.Timeout.D() != 20*time.Second ||
 				tp.MaxBytes != 100<<20 || tp.DailyBudget != 2<<30 {
 				t.Errorf("defaults: %+v", tp)
 			}
 		}},
 		{"ookla with ids", "throughput:\n  mode: ookla\n  server_ids: [\"1234\", \"5678\"]\n  interval: 1h\n  max_bytes: 50MiB\n  daily_budget: 1GiB\n", nil,
-			func(t *testing.T, tp *Throughput) {
+			func(t *testing.T, tp *config.Throughput) {
 				if len(tp.ServerIDs) != 2 || tp.MaxBytes != 50<<20 || tp.Interval.D() != time.Hour {
 					t.Errorf("%+v", tp)
 				}

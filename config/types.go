@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -41,22 +42,44 @@ var byteUnits = []struct {
 	{"B", 1},
 }
 
-func (b *ByteSize) decodeScalar(s string) error {
+// MaxByteSize is the largest size ParseByteSize accepts (1 TiB).
+const MaxByteSize = 1 << 40
+
+// ParseByteSize parses a size in bytes with an optional binary (KiB, MiB,
+// GiB, TiB) or decimal (kB, MB, GB, TB) unit, or B. It is the one parser of
+// sizes: config keys and command-line flags both use it. The result is
+// between 0 and MaxByteSize.
+func ParseByteSize(s string) (int64, error) {
 	s = strings.TrimSpace(s)
 	mult := int64(1)
 	num := s
 	for _, u := range byteUnits {
-		if strings.HasSuffix(s, u.suffix) {
-			mult, num = u.mult, strings.TrimSpace(strings.TrimSuffix(s, u.suffix))
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			mult, num = u.mult, strings.TrimSpace(rest)
 			break
 		}
 	}
 	f, err := strconv.ParseFloat(num, 64)
-	if err != nil || f < 0 {
-		return fmt.Errorf("%q is not a size (use e.g. 4096, 64KiB, 512MiB, 1GB)", s)
+	if err != nil || f < 0 || math.IsNaN(f) || f*float64(mult) > MaxByteSize {
+		return 0, fmt.Errorf("%q is not a size between 0 and 1TiB (use e.g. 4096, 64KiB, 512MiB, 1GB)", s)
 	}
-	*b = ByteSize(f * float64(mult))
-	return nil
+	return int64(f * float64(mult)), nil
+}
+
+func (b *ByteSize) decodeScalar(s string) error {
+	n, err := ParseByteSize(s)
+	*b = ByteSize(n)
+	return err
+}
+
+// String formats b with the largest binary unit that divides it.
+func (b ByteSize) String() string {
+	for i := 3; i >= 0; i-- {
+		if u := byteUnits[i]; b != 0 && int64(b)%u.mult == 0 {
+			return strconv.FormatInt(int64(b)/u.mult, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(int64(b), 10) + "B"
 }
 
 // Config is a whole wardprobe configuration file.
@@ -71,7 +94,30 @@ type Config struct {
 	Push       *Push               `yaml:"push"`
 
 	// File is where the config was read from ("" for the built-in default).
-	File string `yaml:"-"`
+	File string `yaml:"-" json:"-"`
+	// lines maps each dotted path of the file to its line.
+	lines map[string]int
+}
+
+// Line returns the line of the dotted path in the file, or of its nearest
+// ancestor that has one (1 when none has).
+func (c *Config) Line(path string) int {
+	for p := path; p != ""; {
+		if l, ok := c.lines[p]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return 1
+}
+
+// Errorf returns an Error at the dotted path of the file c was read from.
+func (c *Config) Errorf(path, format string, args ...any) Error {
+	return Error{File: c.File, Line: c.Line(path), Path: path, Msg: fmt.Sprintf(format, args...)}
 }
 
 // Probe identifies this probe.
@@ -93,25 +139,16 @@ type Location struct {
 	Y *float64 `yaml:"y"`
 }
 
-// Standard is a minimum standard a ward is held to. Unset values are not judged.
-type Standard struct {
-	SignalDBM     *float64 `yaml:"signal_dbm"`     // minimum signal, dBm
-	SNRDB         *float64 `yaml:"snr_db"`         // minimum signal-to-noise ratio, dB
-	SecondAPDBM   *float64 `yaml:"second_ap_dbm"`  // a second AP of the SSID at least this strong, dBm
-	LossRatio     *float64 `yaml:"loss_ratio"`     // maximum packet loss, 0..1
-	RTTSeconds    *float64 `yaml:"rtt_seconds"`    // maximum round-trip time, seconds
-	JitterSeconds *float64 `yaml:"jitter_seconds"` // maximum jitter, seconds
-}
-
 // WiFi names the Wi-Fi interface under test and the SSIDs that count.
 type WiFi struct {
-	// Interface is the Wi-Fi interface under test. When set, network probes
-	// are sourced from its address; when empty the first wireless interface
-	// is reported and probes follow the routing table.
+	// Interface is the Wi-Fi interface under test. When set, every probe and
+	// every name lookup is bound to it; when empty the first wireless
+	// interface is reported and probes follow the routing table.
 	Interface string `yaml:"interface"`
-	// SSIDs are the networks that count for coverage (empty: any).
+	// SSIDs are the networks that count for coverage (empty: any), written
+	// with the escapes of wifi.EscapeSSID for bytes that are not UTF-8.
 	SSIDs []string `yaml:"ssids"`
-	// NotSpotDBM is the signal below which an associated station is in a not-spot.
+	// NotSpotDBM is the signal below which an associated station is in a not-spot, dBm.
 	NotSpotDBM float64 `yaml:"notspot_dbm"`
 	// PollInterval is how often link data is read.
 	PollInterval Duration `yaml:"poll_interval"`
@@ -121,51 +158,18 @@ type WiFi struct {
 	MaxNeighbors int `yaml:"max_neighbors"`
 }
 
-// Target kinds.
-const (
-	KindICMP = "icmp"
-	KindDNS  = "dns"
-	KindHTTP = "http"
-	KindTCP  = "tcp"
-)
-
-// Target is one thing probed on its own interval.
+// Target is one thing probed on its own interval. The keys every kind has
+// are fields here; the kind's own keys live in Spec.
 type Target struct {
 	Name     string   `yaml:"name"`
 	Kind     string   `yaml:"kind"`
 	Interval Duration `yaml:"interval"`
-	// Timeout bounds one probe; for icmp it is the per-packet timeout after
-	// which a packet counts as lost.
+	// Timeout bounds one probe; for a kind whose timeout is per packet (icmp)
+	// it is the time after which a packet counts as lost.
 	Timeout Duration `yaml:"timeout"`
-
-	// Address is the icmp host (or "gateway") or the tcp host:port.
-	Address string `yaml:"address"`
-	// PacketSize is the icmp payload size in bytes.
-	PacketSize int `yaml:"packet_size"`
-
-	// Server is the dns server host[:port]; empty uses the system resolver.
-	Server string `yaml:"server"`
-	// Query is the dns name to resolve.
-	Query string `yaml:"query"`
-	// RecordType is the dns record type (A, AAAA, CNAME, MX, TXT, SRV, NS, PTR).
-	RecordType string `yaml:"record_type"`
-	// Transport is the dns transport, udp or tcp.
-	Transport string `yaml:"transport"`
-
-	// URL is the http(s) URL fetched.
-	URL string `yaml:"url"`
-	// Method is the http method (GET or HEAD).
-	Method string `yaml:"method"`
-	// ExpectStatus lists acceptable status codes (empty: any 2xx).
-	ExpectStatus []int `yaml:"expect_status"`
-	// MaxBodyBytes caps how much of the body is read.
-	MaxBodyBytes ByteSize `yaml:"max_body_bytes"`
-	// CAFile is a PEM bundle of extra CAs to trust (e.g. the trust's own CA).
-	CAFile string `yaml:"ca_file"`
-	// InsecureSkipVerify disables certificate verification (expiry is still reported).
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
-	// FollowRedirects follows up to 5 redirects (default true).
-	FollowRedirects *bool `yaml:"follow_redirects"`
+	// Spec is the kind's own settings (a pointer to the kind's spec struct),
+	// nil when the kind is unknown.
+	Spec Spec `yaml:"-"`
 }
 
 // Throughput configures periodic throughput tests (off when absent).

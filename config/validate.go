@@ -4,48 +4,55 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wardprobe/wardprobe/internal/escape"
+	"github.com/wardprobe/wardprobe/internal/secret"
 )
 
-// Bounds on values, chosen to keep a probe from hurting the ward network.
+// Bounds on values, chosen to keep a probe from hurting the ward network or
+// itself.
 const (
-	MinICMPInterval  = 10 * time.Millisecond
-	MinOtherInterval = time.Second
-	MinThroughput    = time.Minute
-	MaxICMPPacket    = 1472
+	// MaxTargets bounds the targets of one probe.
+	MaxTargets = 1000
+	// MinThroughput is the least interval between throughput tests.
+	MinThroughput = time.Minute
+	// MinThroughputTimeout leaves room for the idle pings and two directions.
+	MinThroughputTimeout = 5 * time.Second
+	// MinThroughputBytes and MaxThroughputBytes bound max_bytes.
+	MinThroughputBytes = 1 << 20
+	MaxThroughputBytes = 1 << 30
+	// MaxDailyBudget bounds daily_budget.
+	MaxDailyBudget = 100 << 30
+	// MinQueueBytes and MaxQueueBytes bound push.max_queue_bytes.
+	MinQueueBytes = 1 << 20
+	MaxQueueBytes = 64 << 30
 )
 
 type validator struct {
-	file  string
-	lines map[string]int
+	cfg   *Config
+	kinds Kinds
+	seen  map[string]bool
 	errs  Errors
 }
 
-// line finds the line of path, or of its nearest ancestor that has one.
-func (v *validator) line(path string) int {
-	for p := path; p != ""; {
-		if l, ok := v.lines[p]; ok {
-			return l
-		}
-		i := strings.LastIndexAny(p, ".[")
-		if i < 0 {
-			break
-		}
-		p = p[:i]
-	}
-	return 1
-}
-
 func (v *validator) errorf(path, format string, args ...any) {
-	v.errs = append(v.errs, Error{File: v.file, Line: v.line(path), Path: path, Msg: fmt.Sprintf(format, args...)})
+	v.errs = append(v.errs, v.cfg.Errorf(path, format, args...))
 }
 
 func (v *validator) config(c *Config) {
 	if strings.TrimSpace(c.Probe.Name) == "" {
 		v.errorf("probe.name", "is required (no host name to default to)")
+	}
+	for _, l := range []struct{ key, val string }{
+		{"probe.name", c.Probe.Name}, {"location.site", c.Location.Site}, {"location.building", c.Location.Building},
+		{"location.floor", c.Location.Floor}, {"location.ward", c.Location.Ward}, {"location.spot", c.Location.Spot},
+	} {
+		if len(l.val) > 256 {
+			v.errorf(l.key, "is longer than 256 bytes")
+		}
 	}
 	if x := c.Location.X; x != nil && (*x < 0 || *x > 1) {
 		v.errorf("location.x", "%g is outside 0..1", *x)
@@ -53,20 +60,18 @@ func (v *validator) config(c *Config) {
 	if y := c.Location.Y; y != nil && (*y < 0 || *y > 1) {
 		v.errorf("location.y", "%g is outside 0..1", *y)
 	}
-	names := make([]string, 0, len(c.Standards))
-	for name := range c.Standards {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		v.standard("standards."+name, c.Standards[name])
+	for _, name := range c.StandardNames() {
+		if s, ok := c.Standards[name]; ok {
+			v.standard("standards."+name, s)
+		}
 	}
 	if _, ok := c.ResolveStandard(c.Standard); !ok {
-		known := []string{"voice", "data"}
-		known = append(known, names...)
-		v.errorf("standard", "unknown standard %q (known: %s)", c.Standard, strings.Join(known, ", "))
+		v.errorf("standard", "unknown standard %q (known: %s)", c.Standard, strings.Join(c.StandardNames(), ", "))
 	}
 	v.wifi(c.WiFi)
+	if len(c.Targets) > MaxTargets {
+		v.errorf("targets", "%d targets are more than the %d one probe may have", len(c.Targets), MaxTargets)
+	}
 	seen := map[string]int{}
 	for i, t := range c.Targets {
 		p := fmt.Sprintf("targets[%d]", i)
@@ -87,17 +92,11 @@ func (v *validator) config(c *Config) {
 }
 
 func (v *validator) standard(p string, s Standard) {
-	rangeCheck := func(key string, val *float64, lo, hi float64) {
-		if val != nil && (*val < lo || *val > hi) {
-			v.errorf(p+"."+key, "%g is outside %g..%g", *val, lo, hi)
+	for _, t := range Thresholds() {
+		if val, ok := s[t.Key]; ok && (val < t.Min || val > t.Max) {
+			v.errorf(p+"."+t.Key, "%g is outside %g..%g", val, t.Min, t.Max)
 		}
 	}
-	rangeCheck("signal_dbm", s.SignalDBM, -100, 0)
-	rangeCheck("second_ap_dbm", s.SecondAPDBM, -100, 0)
-	rangeCheck("snr_db", s.SNRDB, 0, 100)
-	rangeCheck("loss_ratio", s.LossRatio, 0, 1)
-	rangeCheck("rtt_seconds", s.RTTSeconds, 0, 60)
-	rangeCheck("jitter_seconds", s.JitterSeconds, 0, 60)
 }
 
 func (v *validator) wifi(w WiFi) {
@@ -113,45 +112,12 @@ func (v *validator) wifi(w WiFi) {
 	if w.MaxNeighbors < 0 || w.MaxNeighbors > 1000 {
 		v.errorf("wifi.max_neighbors", "%d is outside 0..1000", w.MaxNeighbors)
 	}
+	if w.Interface != "" && (len(w.Interface) > 15 || strings.ContainsAny(w.Interface, "/ \t")) {
+		v.errorf("wifi.interface", "%q is not an interface name", w.Interface)
+	}
 	for i, s := range w.SSIDs {
-		if s == "" || len(s) > 32 {
-			v.errorf(fmt.Sprintf("wifi.ssids[%d]", i), "an SSID is 1 to 32 bytes")
-		}
-	}
-}
-
-// onlyFor lists the target keys that belong to one kind, and checks them.
-func (v *validator) onlyFor(p string, t Target) {
-	type key struct {
-		name  string
-		set   bool
-		kinds []string
-	}
-	keys := []key{
-		{"address", t.Address != "", []string{KindICMP, KindTCP}},
-		{"packet_size", t.PacketSize != 0 && t.PacketSize != DefaultICMPPacketSize, []string{KindICMP}},
-		{"server", t.Server != "", []string{KindDNS}},
-		{"query", t.Query != "", []string{KindDNS}},
-		{"record_type", t.RecordType != "", []string{KindDNS}},
-		{"transport", t.Transport != "", []string{KindDNS}},
-		{"url", t.URL != "", []string{KindHTTP}},
-		{"method", t.Method != "", []string{KindHTTP}},
-		{"expect_status", len(t.ExpectStatus) > 0, []string{KindHTTP}},
-		{"max_body_bytes", t.MaxBodyBytes != 0, []string{KindHTTP}},
-		{"ca_file", t.CAFile != "", []string{KindHTTP}},
-		{"insecure_skip_verify", t.InsecureSkipVerify, []string{KindHTTP}},
-		{"follow_redirects", t.FollowRedirects != nil, []string{KindHTTP}},
-	}
-	for _, k := range keys {
-		if !k.set {
-			continue
-		}
-		ok := false
-		for _, kind := range k.kinds {
-			ok = ok || kind == t.Kind
-		}
-		if !ok {
-			v.errorf(p+"."+k.name, "is not used by kind %q (only by %s)", t.Kind, strings.Join(k.kinds, ", "))
+		if err := CheckSSID(s); err != nil {
+			v.errorf(fmt.Sprintf("wifi.ssids[%d]", i), "%v", err)
 		}
 	}
 }
@@ -160,91 +126,32 @@ func (v *validator) target(p string, t Target) {
 	if t.Name == "" {
 		v.errorf(p+".name", "is required")
 	}
-	switch t.Kind {
-	case KindICMP, KindDNS, KindHTTP, KindTCP:
-	case "":
-		v.errorf(p+".kind", "is required (icmp, dns, http or tcp)")
+	kind, ok := v.kinds.find(t.Kind)
+	switch {
+	case t.Kind == "":
+		v.errorf(p+".kind", "is required (%s)", v.kinds.names())
 		return
-	default:
-		v.errorf(p+".kind", "unknown kind %q (icmp, dns, http or tcp)", t.Kind)
+	case !ok:
+		v.errorf(p+".kind", "unknown kind %q (%s)", t.Kind, v.kinds.names())
 		return
 	}
-	v.onlyFor(p, t)
-	minInterval := MinOtherInterval
-	if t.Kind == KindICMP {
-		minInterval = MinICMPInterval
-	}
-	if t.Interval.D() < minInterval {
-		v.errorf(p+".interval", "%s is shorter than the minimum %s", t.Interval, Duration(minInterval))
+	if min := Duration(kind.MinInterval); t.Interval < min {
+		v.errorf(p+".interval", "%s is shorter than the minimum %s", t.Interval, min)
 	}
 	if t.Timeout.D() <= 0 {
 		v.errorf(p+".timeout", "must be positive")
-	} else if t.Kind != KindICMP && t.Timeout > t.Interval {
+	} else if !kind.TimeoutPerPacket && t.Timeout > t.Interval {
 		v.errorf(p+".timeout", "%s is longer than the interval %s", t.Timeout, t.Interval)
 	}
-	switch t.Kind {
-	case KindICMP:
-		if t.Address == "" {
-			v.errorf(p+".address", "is required (a host, an IP address or the word gateway)")
-		} else if t.Address != "gateway" && !validHost(t.Address) {
-			v.errorf(p+".address", "%q is not a host name or IP address", t.Address)
-		}
-		if t.PacketSize < 24 || t.PacketSize > MaxICMPPacket {
-			v.errorf(p+".packet_size", "%d is outside 24..%d", t.PacketSize, MaxICMPPacket)
-		}
-	case KindTCP:
-		if t.Address == "" {
-			v.errorf(p+".address", "is required (host:port)")
-		} else if _, err := hostPort(t.Address, ""); err != nil {
-			v.errorf(p+".address", "%v", err)
-		}
-	case KindDNS:
-		if t.Query == "" {
-			v.errorf(p+".query", "is required (the name to resolve)")
-		}
-		if t.Server != "" {
-			if _, err := hostPort(t.Server, "53"); err != nil {
-				v.errorf(p+".server", "%v", err)
-			}
-		}
-		if !validRecordType(t.RecordType) {
-			v.errorf(p+".record_type", "unknown record type %q (A, AAAA, CNAME, MX, NS, PTR, SRV, TXT, SOA)", t.RecordType)
-		}
-		if t.Transport != "udp" && t.Transport != "tcp" {
-			v.errorf(p+".transport", "%q is not udp or tcp", t.Transport)
-		}
-	case KindHTTP:
-		if t.URL == "" {
-			v.errorf(p+".url", "is required")
-		} else if err := checkURL(t.URL); err != nil {
-			v.errorf(p+".url", "%v", err)
-		}
-		if t.Method != "GET" && t.Method != "HEAD" {
-			v.errorf(p+".method", "%q is not GET or HEAD", t.Method)
-		}
-		for j, s := range t.ExpectStatus {
-			if s < 100 || s > 599 {
-				v.errorf(fmt.Sprintf("%s.expect_status[%d]", p, j), "%d is not an HTTP status code", s)
-			}
-		}
-		if t.MaxBodyBytes < 0 || t.MaxBodyBytes > 1<<30 {
-			v.errorf(p+".max_body_bytes", "must be between 0 and 1GiB")
-		}
-	}
+	t.Spec.Validate(&Checker{v: v, path: p, seen: v.seen})
 }
-
-// Bounds of throughput tests.
-const (
-	MinThroughputTimeout = 5 * time.Second // room for the idle pings and two directions
-	MinThroughputBytes   = 1 << 20
-)
 
 func (v *validator) throughput(tp *Throughput) {
 	switch tp.Mode {
 	case "onprem":
 		if tp.URL == "" {
 			v.errorf("throughput.url", "is required in onprem mode (the URL of a wardprobe target)")
-		} else if err := checkURL(tp.URL); err != nil {
+		} else if err := CheckURL(tp.URL); err != nil {
 			v.errorf("throughput.url", "%v", err)
 		}
 		if len(tp.ServerIDs) > 0 {
@@ -268,46 +175,72 @@ func (v *validator) throughput(tp *Throughput) {
 	if tp.Timeout.D() < MinThroughputTimeout || tp.Timeout > tp.Interval {
 		v.errorf("throughput.timeout", "%s must be at least %s and no longer than the interval", tp.Timeout, Duration(MinThroughputTimeout))
 	}
-	if tp.MaxBytes < MinThroughputBytes {
+	switch {
+	case tp.MaxBytes < MinThroughputBytes:
 		v.errorf("throughput.max_bytes", "must be at least 1MiB to measure anything")
+	case tp.MaxBytes > MaxThroughputBytes:
+		v.errorf("throughput.max_bytes", "%s is more than the most one test may move, %s", tp.MaxBytes, ByteSize(MaxThroughputBytes))
 	}
-	if tp.DailyBudget < tp.MaxBytes {
+	switch {
+	case tp.DailyBudget < tp.MaxBytes:
 		v.errorf("throughput.daily_budget", "is smaller than max_bytes, so no test could run")
+	case tp.DailyBudget > MaxDailyBudget:
+		v.errorf("throughput.daily_budget", "%s is more than the largest daily budget, %s", tp.DailyBudget, ByteSize(MaxDailyBudget))
 	}
 }
 
 func (v *validator) push(p *Push) {
 	if p.URL == "" {
 		v.errorf("push.url", "is required")
-	} else if err := checkURL(p.URL); err != nil {
+	} else if err := CheckURL(p.URL); err != nil {
 		v.errorf("push.url", "%v", err)
 	}
 	if p.Interval.D() < time.Second {
 		v.errorf("push.interval", "%s is shorter than 1s", p.Interval)
 	}
-	if p.MaxQueueBytes < 1<<20 {
-		v.errorf("push.max_queue_bytes", "must be at least 1MiB")
+	if p.MaxQueueBytes < MinQueueBytes || p.MaxQueueBytes > MaxQueueBytes {
+		v.errorf("push.max_queue_bytes", "must be between %s and %s", ByteSize(MinQueueBytes), ByteSize(MaxQueueBytes))
 	}
 	if p.MaxQueueAge.D() < time.Minute {
 		v.errorf("push.max_queue_age", "must be at least 1m")
 	}
 }
 
-func checkURL(s string) error {
+// CheckURL checks s is an http or https URL with a host. Its errors quote
+// the URL with any credentials masked.
+func CheckURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a URL", s)
+		return fmt.Errorf("%q is not a URL", secret.URL(s))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%q is not an http or https URL", s)
+		return fmt.Errorf("%q is not an http or https URL", secret.URL(s))
 	}
 	if u.Host == "" {
-		return fmt.Errorf("%q has no host", s)
+		return fmt.Errorf("%q has no host", secret.URL(s))
 	}
 	return nil
 }
 
-func validHost(h string) bool {
+// CheckSSID checks an SSID as written in a config: 1 to 32 bytes once the
+// \xNN escapes of non-UTF-8 bytes are undone.
+func CheckSSID(s string) error {
+	b, err := escape.Unescape(s)
+	if err != nil {
+		return err
+	}
+	if len(b) == 0 || len(b) > 32 {
+		return fmt.Errorf("an SSID is 1 to 32 bytes")
+	}
+	return nil
+}
+
+// ValidHost reports whether h is an IP address (IPv6 with an optional
+// %zone) or a host name of letters, digits, hyphens and underscores.
+func ValidHost(h string) bool {
+	if ip, zone, ok := strings.Cut(h, "%"); ok {
+		return strings.Contains(ip, ":") && net.ParseIP(ip) != nil && zone != "" && len(zone) <= 15
+	}
 	if net.ParseIP(h) != nil {
 		return true
 	}
@@ -327,31 +260,21 @@ func validHost(h string) bool {
 	return true
 }
 
-// hostPort checks s is host:port (port defaulting to def when def != "").
-func hostPort(s, def string) (string, error) {
+// HostPort returns s as host:port, adding def as the port when s has none
+// (def "" makes the port required). IPv6 addresses may be bracketed and zoned.
+func HostPort(s, def string) (string, error) {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
 		if def == "" {
 			return "", fmt.Errorf("%q is not host:port", s)
 		}
-		host, port = strings.Trim(s, "[]"), def
+		host, port = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), def
 	}
-	if !validHost(host) {
+	if !ValidHost(host) {
 		return "", fmt.Errorf("%q is not a host name or IP address", host)
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		return "", fmt.Errorf("%q is not a port number", port)
 	}
 	return net.JoinHostPort(host, port), nil
-}
-
-// HostPort returns s as host:port, adding def as the port when s has none.
-func HostPort(s, def string) (string, error) { return hostPort(s, def) }
-
-func validRecordType(t string) bool {
-	switch strings.ToUpper(t) {
-	case "A", "AAAA", "CNAME", "MX", "NS", "PTR", "SRV", "TXT", "SOA":
-		return true
-	}
-	return false
 }

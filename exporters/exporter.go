@@ -1,28 +1,41 @@
-// Package exporters turns probe results into Prometheus metrics. It never
-// measures: results arrive as probe.Result values through Observe, and every
-// series carries the location labels (site, building, floor, ward, probe).
+// Package exporters turns probe results into Prometheus metrics and serves
+// them. It never measures: results arrive as probe.Result values through
+// Observe, snapshots through SetWiFi and SetCoverage.
+//
+// Every metric lives on client_golang's own types (CounterVec, GaugeVec,
+// HistogramVec, or const metrics of a snapshot, as node_exporter's wifi
+// collector does), registered in one registry that is wrapped with the
+// location labels (site, building, floor, ward, probe): the one place they
+// are added. /metrics serves that registry, and push gathers from it.
 package exporters
 
 import (
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/wardprobe/wardprobe/config"
+	"github.com/wardprobe/wardprobe/internal/escape"
 	"github.com/wardprobe/wardprobe/probe"
 )
 
 // LocationLabelNames returns the labels every series carries, in order.
 func LocationLabelNames() []string { return []string{"site", "building", "floor", "ward", "probe"} }
 
-// Buckets of the latency histograms, in seconds: fine around typical LAN and
-// Wi-Fi round trips, with a tail for a struggling ward network.
-func latencyBuckets() []float64 {
-	return []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5}
+// locationLabels returns the location labels of cfg.
+func locationLabels(cfg *config.Config) prometheus.Labels {
+	l := cfg.Location
+	v := escape.Valid
+	return prometheus.Labels{"site": v(l.Site), "building": v(l.Building), "floor": v(l.Floor), "ward": v(l.Ward), "probe": v(cfg.Probe.Name)}
 }
 
 // Target identifies a configured target.
@@ -34,164 +47,322 @@ type Target struct {
 // TargetStatus is a copy of what is known of one target, for the landing page.
 type TargetStatus struct {
 	Target
-	Last        probe.Result
-	HaveResult  bool
-	Probes      uint64
-	Failures    uint64
-	PacketsSent uint64
-	PacketsLost uint64
-	Jitter      time.Duration
+	Last       probe.Result
+	HaveResult bool
+	// Probes counts results with a known outcome, Failures the failed ones.
+	Probes, Failures uint64
+	// PacketsSent and PacketsLost count the packets of a kind that counts for coverage.
+	PacketsSent, PacketsLost uint64
 }
 
-type histogram struct {
-	upper  []float64
-	counts []uint64 // not cumulative
-	count  uint64
-	sum    float64
+// kindMetric is one of a kind's metrics on client_golang's types.
+type kindMetric struct {
+	spec      probe.Metric
+	collector prometheus.Collector
+	counter   *prometheus.CounterVec
+	gauge     *prometheus.GaugeVec
+	histogram *prometheus.HistogramVec
+
+	mu      sync.Mutex // of an Info: its current label values
+	current string
 }
 
-func newHistogram() *histogram {
-	b := latencyBuckets()
-	return &histogram{upper: b, counts: make([]uint64, len(b))}
-}
-
-func (h *histogram) observe(v float64) {
-	h.count++
-	h.sum += v
-	i := sort.SearchFloat64s(h.upper, v)
-	if i < len(h.counts) {
-		h.counts[i]++
+// observe applies one observation for target.
+func (m *kindMetric) observe(target string, ob probe.Observation) {
+	if len(ob.Labels) != len(m.spec.Labels) {
+		return // a kind that breaks its own declaration: drop rather than panic
+	}
+	lv := make([]string, 0, len(ob.Labels)+1)
+	if !m.spec.PerKind {
+		lv = append(lv, target)
+	}
+	for _, v := range ob.Labels {
+		lv = append(lv, escape.Valid(v))
+	}
+	switch m.spec.Type {
+	case probe.Counter:
+		m.counter.WithLabelValues(lv...).Add(max(ob.Value, 0))
+	case probe.Gauge:
+		m.gauge.WithLabelValues(lv...).Set(ob.Value)
+	case probe.Info:
+		key := strings.Join(lv, "\xff")
+		m.mu.Lock()
+		if key != m.current {
+			m.current = key
+			m.gauge.Reset()
+			m.gauge.WithLabelValues(lv...).Set(1)
+		}
+		m.mu.Unlock()
+	case probe.Histogram:
+		m.histogram.WithLabelValues(lv...).Observe(ob.Value)
 	}
 }
 
-func (h *histogram) buckets() map[float64]uint64 {
-	m := make(map[float64]uint64, len(h.upper))
-	var cum uint64
-	for i, u := range h.upper {
-		cum += h.counts[i]
-		m[u] = cum
+func newKindMetric(spec probe.Metric) *kindMetric {
+	labels := slices.Clone(spec.Labels)
+	if !spec.PerKind {
+		labels = append([]string{"target"}, labels...)
+	}
+	m := &kindMetric{spec: spec}
+	switch spec.Type {
+	case probe.Counter:
+		m.counter = prometheus.NewCounterVec(prometheus.CounterOpts{Name: spec.Name, Help: spec.Help}, labels)
+		m.collector = m.counter
+	case probe.Gauge, probe.Info:
+		m.gauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: spec.Name, Help: spec.Help}, labels)
+		m.collector = m.gauge
+	case probe.Histogram:
+		m.histogram = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: spec.Name, Help: spec.Help, Buckets: spec.Buckets}, labels)
+		m.collector = m.histogram
 	}
 	return m
 }
 
-type targetState struct {
-	status   TargetStatus
-	failures map[probe.Reason]uint64
-	latency  *histogram // icmp rtt, dns lookup, tcp connect
-	rcodes   map[string]uint64
+// start makes the target's series that exist before any result: counters
+// at 0 and empty histograms without labels beyond "target".
+func (m *kindMetric) start(target string) {
+	if m.spec.PerKind || len(m.spec.Labels) > 0 {
+		return
+	}
+	switch m.spec.Type {
+	case probe.Counter:
+		m.counter.WithLabelValues(target)
+	case probe.Histogram:
+		m.histogram.WithLabelValues(target)
+	}
 }
 
-// Exporter is a prometheus.Collector holding the state built from results.
-// It is safe for concurrent use.
+// forget deletes the target's series.
+func (m *kindMetric) forget(target string) {
+	if m.spec.PerKind {
+		return
+	}
+	if v, ok := m.collector.(interface {
+		DeletePartialMatch(prometheus.Labels) int
+	}); ok {
+		v.DeletePartialMatch(prometheus.Labels{"target": target})
+	}
+}
+
+// Exporter holds wardprobe's metrics and what the landing page shows. It is
+// safe for concurrent use.
 type Exporter struct {
-	mu        sync.Mutex
-	version   string
+	version string
+	start   time.Time
+	// kinds are the target kinds, by name; metrics their metrics, by name.
+	kinds   map[string]probe.Kind
+	metrics map[string]*kindMetric
+	// reg is the registry /metrics serves and push gathers, wrapped with the
+	// current location labels; rebuilt when they change.
+	reg atomic.Pointer[prometheus.Registry]
+
+	buildInfo, probeInfo *prometheus.GaugeVec
+	reloadOK, reloadTime prometheus.Gauge
+	startTime            prometheus.Gauge
+	up, lastResult       *prometheus.GaugeVec
+	probes, failures     *prometheus.CounterVec
+	wifiC                *wifiCollector
+	tpC                  *throughputCollector
+	goC, processC        prometheus.Collector
+	extra                []prometheus.Collector
+	coverageKinds        map[string]bool
+	labels               prometheus.Labels
+
+	mu        sync.RWMutex // Observe holds it for reading, Apply for writing
 	cfg       *config.Config
-	loc       []string // location label values, in LocationLabelNames order
-	targets   map[Target]*targetState
-	reloadOK  bool
-	reloadAt  time.Time
-	icmpMode  string
-	d         *descs
-	startTime time.Time
-	wifi      wifiState
-	tp        throughputState
+	reloadOKv bool
+	targets   map[Target]*TargetStatus
+	// statusMu guards the TargetStatus values, which Observe updates
+	// concurrently under the read lock.
+	statusMu sync.Mutex
 }
 
-// New returns an Exporter for version and the given config, started at start.
-func New(version string, cfg *config.Config, start time.Time) *Exporter {
-	e := &Exporter{version: version, targets: map[Target]*targetState{}, reloadOK: true, reloadAt: start, startTime: start}
-	e.SetConfig(cfg)
+// New returns an Exporter of the given kinds for version, started at start,
+// with cfg in force. extra collectors (push's own metrics, say) are served
+// beside wardprobe's, with the location labels.
+func New(version string, kinds []probe.Kind, cfg *config.Config, start time.Time, extra ...prometheus.Collector) *Exporter {
+	e := &Exporter{
+		version: version, start: start, kinds: map[string]probe.Kind{}, metrics: map[string]*kindMetric{},
+		coverageKinds: map[string]bool{}, targets: map[Target]*TargetStatus{}, extra: extra, reloadOKv: true,
+		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "wardprobe_build_info",
+			Help: "wardprobe's version and the Go version it was built with; always 1."}, []string{"version", "goversion"}),
+		probeInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "wardprobe_probe_info",
+			Help: "Where this probe stands (spot, floor-plan x and y from 0 to 1) and the minimum standard its ward is held to; always 1."},
+			[]string{"spot", "x", "y", "standard"}),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "wardprobe_config_last_reload_successful",
+			Help: "Whether the last config reload succeeded (1) or failed and the previous config is still in force (0)."}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{Name: "wardprobe_config_last_reload_success_timestamp_seconds",
+			Help: "When the config was last loaded successfully, in seconds since the Unix epoch."}),
+		startTime: prometheus.NewGauge(prometheus.GaugeOpts{Name: "wardprobe_start_time_seconds",
+			Help: "When this wardprobe process started, in seconds since the Unix epoch."}),
+		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "wardprobe_target_up",
+			Help: "Whether the last probe of the target succeeded (1) or failed (0)."}, []string{"target", "kind"}),
+		lastResult: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "wardprobe_target_last_result_timestamp_seconds",
+			Help: "When the target's last result came, in seconds since the Unix epoch."}, []string{"target", "kind"}),
+		probes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wardprobe_target_probes_total",
+			Help: "Results of the target whose outcome is known: probes, or for a packet kind (icmp) packets and failures to send."},
+			[]string{"target", "kind"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wardprobe_target_failures_total",
+			Help: "Failed results of the target by reason."}, []string{"target", "kind", "reason"}),
+		wifiC:    newWiFiCollector(),
+		tpC:      newThroughputCollector(),
+		goC:      collectors.NewGoCollector(),
+		processC: collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	}
+	for _, k := range kinds {
+		e.kinds[k.Name] = k
+		e.coverageKinds[k.Name] = k.Coverage
+		for _, m := range k.Metrics {
+			e.metrics[m.Name] = newKindMetric(m)
+		}
+	}
+	e.buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
+	e.startTime.Set(float64(start.UnixMilli()) / 1000)
+	e.reloadOK.Set(1)
+	e.reloadTime.Set(float64(start.UnixMilli()) / 1000)
+	e.Apply(cfg)
 	return e
 }
 
-// SetConfig switches to cfg: location labels follow it, targets no longer
-// configured (or whose kind changed) are forgotten, and the others keep their
-// counters.
-func (e *Exporter) SetConfig(cfg *config.Config) {
+// collectors returns every collector the registry serves.
+func (e *Exporter) collectors() []prometheus.Collector {
+	cs := []prometheus.Collector{e.buildInfo, e.probeInfo, e.reloadOK, e.reloadTime, e.startTime,
+		e.up, e.lastResult, e.probes, e.failures, e.wifiC, e.tpC, e.goC, e.processC}
+	names := make([]string, 0, len(e.metrics))
+	for n := range e.metrics {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		cs = append(cs, e.metrics[n].collector)
+	}
+	return append(cs, e.extra...)
+}
+
+// Gatherer returns the registry in force: every series with the location
+// labels. /metrics serves it and push gathers from it.
+func (e *Exporter) Gatherer() prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return e.reg.Load().Gather() })
+}
+
+// Apply switches to cfg: the location labels follow it, targets no longer
+// configured (or whose kind changed) are forgotten, and the others keep
+// their counters.
+func (e *Exporter) Apply(cfg *config.Config) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.cfg = cfg
-	e.loc = []string{cfg.Location.Site, cfg.Location.Building, cfg.Location.Floor, cfg.Location.Ward, cfg.Probe.Name}
-	e.d = newDescs()
+	l := cfg.Location
+	e.probeInfo.Reset()
+	e.probeInfo.WithLabelValues(escape.Valid(l.Spot), optFloat(l.X), optFloat(l.Y), escape.Valid(cfg.Standard)).Set(1)
 	keep := map[Target]bool{}
 	for _, t := range cfg.Targets {
 		k := Target{t.Name, t.Kind}
 		keep[k] = true
-		if _, ok := e.targets[k]; !ok {
-			e.targets[k] = &targetState{status: TargetStatus{Target: k}, failures: map[probe.Reason]uint64{},
-				latency: newHistogram(), rcodes: map[string]uint64{}}
+		if _, ok := e.targets[k]; ok {
+			continue
+		}
+		e.targets[k] = &TargetStatus{Target: k}
+		e.probes.WithLabelValues(k.Name, k.Kind)
+		for _, m := range e.kinds[k.Kind].Metrics {
+			e.metrics[m.Name].start(k.Name)
 		}
 	}
 	for k := range e.targets {
-		if !keep[k] {
-			delete(e.targets, k)
+		if keep[k] {
+			continue
+		}
+		delete(e.targets, k)
+		sel := prometheus.Labels{"target": k.Name, "kind": k.Kind}
+		for _, v := range []interface {
+			DeletePartialMatch(prometheus.Labels) int
+		}{e.up, e.lastResult, e.probes, e.failures} {
+			v.DeletePartialMatch(sel)
+		}
+		for _, m := range e.kinds[k.Kind].Metrics {
+			e.metrics[m.Name].forget(k.Name)
 		}
 	}
+	e.tpC.apply(cfg.Throughput)
+	if labels := locationLabels(cfg); !equalLabels(labels, e.labels) {
+		e.labels = labels
+		reg := prometheus.NewRegistry()
+		prometheus.WrapRegistererWith(labels, reg).MustRegister(e.collectors()...)
+		e.reg.Store(reg)
+	}
+}
+
+func equalLabels(a, b prometheus.Labels) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // SetReload records the outcome of a config reload.
 func (e *Exporter) SetReload(ok bool, at time.Time) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.reloadOK = ok
+	e.reloadOKv = ok
+	e.mu.Unlock()
+	e.reloadOK.Set(boolf(ok))
 	if ok {
-		e.reloadAt = at
+		e.reloadTime.Set(float64(at.UnixMilli()) / 1000)
 	}
 }
 
-// SetICMPMode records which ICMP socket kind is in use ("raw", "unprivileged"
-// or "unavailable").
-func (e *Exporter) SetICMPMode(mode string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.icmpMode = mode
-}
-
-// Observe folds one result in. Results for targets not in the current config
-// (late results from a stopped job) are dropped.
+// Observe folds one result in. Results for targets not in the config in
+// force (late results of a stopped job) are dropped.
 func (e *Exporter) Observe(r probe.Result) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.mu.RLock()
+	defer e.mu.RUnlock()
 	st, ok := e.targets[Target{r.Target, r.Kind}]
 	if !ok {
 		return
 	}
-	s := &st.status
-	s.Last, s.HaveResult = r, true
-	s.Probes++
+	e.observeStatus(st, r)
+	e.up.WithLabelValues(r.Target, r.Kind).Set(boolf(r.Success))
+	e.lastResult.WithLabelValues(r.Target, r.Kind).Set(float64(r.Time.UnixMilli()) / 1000)
+	e.probes.WithLabelValues(r.Target, r.Kind).Inc()
 	if !r.Success {
-		s.Failures++
-		st.failures[r.Reason]++
+		e.failures.WithLabelValues(r.Target, r.Kind, escape.Valid(string(r.Reason))).Inc()
 	}
-	switch r.Kind {
-	case config.KindICMP:
-		s.PacketsSent += uint64(r.Packets)
+	for _, ob := range r.Observations {
+		if m, ok := e.metrics[ob.Metric]; ok {
+			m.observe(r.Target, ob)
+		}
+	}
+}
+
+func (e *Exporter) observeStatus(st *TargetStatus, r probe.Result) {
+	e.statusMu.Lock()
+	defer e.statusMu.Unlock()
+	st.Last, st.HaveResult = r, true
+	st.Probes++
+	if !r.Success {
+		st.Failures++
+	}
+	if e.coverageKinds[r.Kind] {
+		st.PacketsSent += uint64(r.Packets)
 		if !r.Success {
-			s.PacketsLost += uint64(r.Packets)
-		} else {
-			st.latency.observe(r.Duration.Seconds())
-		}
-		s.Jitter = r.Jitter
-	case config.KindDNS:
-		if r.Rcode != "" {
-			st.rcodes[r.Rcode]++
-			st.latency.observe(r.Duration.Seconds()) // a reply came, whatever its code
-		}
-	case config.KindTCP:
-		if r.Success {
-			st.latency.observe(r.Duration.Seconds())
+			st.PacketsLost += uint64(r.Packets)
 		}
 	}
 }
 
 // Targets returns the status of every target, sorted by name.
 func (e *Exporter) Targets() []TargetStatus {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	e.statusMu.Lock()
+	defer e.statusMu.Unlock()
 	out := make([]TargetStatus, 0, len(e.targets))
 	for _, st := range e.targets {
-		out = append(out, st.status)
+		out = append(out, *st)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -199,84 +370,9 @@ func (e *Exporter) Targets() []TargetStatus {
 
 // Config returns the config in force.
 func (e *Exporter) Config() *config.Config {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.mu.RLock()
+	defer e.mu.RUnlock()
 	return e.cfg
-}
-
-// Describe implements prometheus.Collector. The exporter is an unchecked
-// collector: its label values follow the config, which may change on reload.
-func (e *Exporter) Describe(chan<- *prometheus.Desc) {}
-
-// Collect implements prometheus.Collector.
-func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	d, loc := e.d, e.loc
-	lv := func(extra ...string) []string {
-		return append(append(make([]string, 0, len(loc)+len(extra)), loc...), extra...)
-	}
-	gauge := func(desc *prometheus.Desc, v float64, extra ...string) {
-		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, lv(extra...)...)
-	}
-	counter := func(desc *prometheus.Desc, v uint64, extra ...string) {
-		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(v), lv(extra...)...)
-	}
-	hist := func(desc *prometheus.Desc, h *histogram, extra ...string) {
-		ch <- prometheus.MustNewConstHistogram(desc, h.count, h.sum, h.buckets(), lv(extra...)...)
-	}
-
-	gauge(d.buildInfo, 1, e.version, runtime.Version())
-	l := e.cfg.Location
-	gauge(d.probeInfo, 1, l.Spot, optFloat(l.X), optFloat(l.Y), e.cfg.Standard)
-	gauge(d.reloadOK, boolf(e.reloadOK))
-	gauge(d.reloadTime, float64(e.reloadAt.UnixMilli())/1000)
-	gauge(d.startTime, float64(e.startTime.UnixMilli())/1000)
-	if e.icmpMode != "" {
-		gauge(d.icmpMode, 1, e.icmpMode)
-	}
-
-	for k, st := range e.targets {
-		s := &st.status
-		if s.HaveResult {
-			gauge(d.up, boolf(s.Last.Success), k.Name, k.Kind)
-			gauge(d.lastProbe, float64(s.Last.Time.UnixMilli())/1000, k.Name, k.Kind)
-		}
-		counter(d.probes, s.Probes, k.Name, k.Kind)
-		for reason, n := range st.failures {
-			counter(d.failures, n, k.Name, k.Kind, string(reason))
-		}
-		switch k.Kind {
-		case config.KindICMP:
-			counter(d.icmpSent, s.PacketsSent, k.Name)
-			counter(d.icmpLost, s.PacketsLost, k.Name)
-			hist(d.icmpRTT, st.latency, k.Name)
-			if s.HaveResult {
-				gauge(d.icmpJitter, s.Jitter.Seconds(), k.Name)
-			}
-		case config.KindDNS:
-			hist(d.dnsLookup, st.latency, k.Name)
-			for rc, n := range st.rcodes {
-				counter(d.dnsRcodes, n, k.Name, rc)
-			}
-		case config.KindTCP:
-			hist(d.tcpConnect, st.latency, k.Name)
-		case config.KindHTTP:
-			if !s.HaveResult {
-				break
-			}
-			for i := range probe.NumPhases {
-				gauge(d.httpPhase, s.Last.Phases[i].Seconds(), k.Name, probe.PhaseName(i))
-			}
-			gauge(d.httpStatus, float64(s.Last.StatusCode), k.Name)
-			if !s.Last.CertExpiry.IsZero() {
-				gauge(d.httpCertExpiry, float64(s.Last.CertExpiry.Unix()), k.Name)
-			}
-			gauge(d.httpBody, float64(s.Last.BodyBytes), k.Name)
-		}
-	}
-	e.collectWiFi(ch, gauge, counter)
-	e.collectThroughput(gauge, counter)
 }
 
 func boolf(b bool) float64 {

@@ -16,8 +16,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wardprobe/wardprobe/config"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/wardprobe/wardprobe/internal/secret"
 	"github.com/wardprobe/wardprobe/probe"
+	"github.com/wardprobe/wardprobe/probe/kinds"
 	"github.com/wardprobe/wardprobe/test/lab"
 )
 
@@ -45,45 +49,56 @@ throughput: {url: "http://10.20.0.9:8080"}
 // t0 is a fixed clock for the golden file.
 var t0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 
-// fakeResults are the probe results the golden exporter is fed.
+// fakeResults are the probe results the golden exporter is fed, with the
+// observations each kind's prober makes.
 func fakeResults() []probe.Result {
 	ms := time.Millisecond
+	ob := probe.Ob
 	var rs []probe.Result
+	socket := ob("wardprobe_icmp_socket_info", 1, "raw")
 	for i, rtt := range []time.Duration{3 * ms, 4 * ms, 12 * ms, 250 * ms} {
 		rs = append(rs, probe.Result{Target: "gateway", Kind: "icmp", Time: t0.Add(time.Duration(i) * time.Second),
-			Success: true, Duration: rtt, Jitter: 2 * ms, Packets: 1})
+			Success: true, Duration: rtt, Jitter: 2 * ms, HaveJitter: true, Packets: 1,
+			Observations: []probe.Observation{ob("wardprobe_icmp_packets_sent_total", 1), ob("wardprobe_icmp_rtt_seconds", rtt.Seconds()),
+				ob("wardprobe_icmp_jitter_seconds", 0.002), socket}})
 	}
 	lost := probe.Fail("gateway", "icmp", probe.ReasonTimeout, "no reply")
 	lost.Time, lost.Packets, lost.Jitter = t0.Add(5*time.Second), 1, 2*ms
+	lost.Observations = []probe.Observation{ob("wardprobe_icmp_packets_sent_total", 1), ob("wardprobe_icmp_packets_lost_total", 1),
+		ob("wardprobe_icmp_jitter_seconds", 0.002), socket}
 	rs = append(rs, lost)
-	var phases [probe.NumPhases]time.Duration
-	phases[probe.PhaseResolve], phases[probe.PhaseConnect], phases[probe.PhaseTLS] = 2*ms, 5*ms, 20*ms
-	phases[probe.PhaseFirstByte], phases[probe.PhaseTotal] = 40*ms, 70*ms
+	phases := []probe.Observation{ob("wardprobe_http_status_code", 200), ob("wardprobe_http_body_bytes", 512),
+		ob("wardprobe_http_tls_cert_expiry_timestamp_seconds", float64(t0.Add(90*24*time.Hour).Unix()))}
+	for i, name := range []string{"resolve", "connect", "tls", "first_byte", "total"} {
+		phases = append(phases, ob("wardprobe_http_duration_seconds", []float64{0.002, 0.005, 0.02, 0.04, 0.07}[i], name))
+	}
 	rs = append(rs,
-		probe.Result{Target: "epr", Kind: "http", Time: t0, Success: true, Duration: 70 * ms, Phases: phases,
-			StatusCode: 200, CertExpiry: t0.Add(90 * 24 * time.Hour), BodyBytes: 512},
-		probe.Result{Target: "dns-primary", Kind: "dns", Time: t0, Success: true, Duration: 8 * ms, Rcode: "NOERROR"},
-		probe.Result{Target: "dns-primary", Kind: "dns", Time: t0.Add(30 * time.Second), Reason: probe.ReasonDNS, Duration: 9 * ms, Rcode: "NXDOMAIN"},
+		probe.Result{Target: "epr", Kind: "http", Time: t0, Success: true, Duration: 70 * ms, Summary: "HTTP 200", Observations: phases},
+		probe.Result{Target: "dns-primary", Kind: "dns", Time: t0, Success: true, Duration: 8 * ms, Summary: "NOERROR",
+			Observations: []probe.Observation{ob("wardprobe_dns_lookup_seconds", 0.008), ob("wardprobe_dns_responses_total", 1, "NOERROR")}},
+		probe.Result{Target: "dns-primary", Kind: "dns", Time: t0.Add(30 * time.Second), Reason: probe.ReasonDNS, Duration: 9 * ms, Summary: "NXDOMAIN",
+			Observations: []probe.Observation{ob("wardprobe_dns_lookup_seconds", 0.009), ob("wardprobe_dns_responses_total", 1, "NXDOMAIN")}},
 		probe.Result{Target: "pacs", Kind: "tcp", Time: t0, Reason: probe.ReasonRefused},
-		probe.Result{Target: "removed-target", Kind: "icmp", Time: t0, Success: true, Packets: 1},
+		probe.Result{Target: "removed-target", Kind: "icmp", Time: t0, Success: true, Packets: 1,
+			Observations: []probe.Observation{ob("wardprobe_icmp_packets_sent_total", 1)}},
 	)
 	return rs
 }
 
 func goldenServer(t *testing.T) (*Server, *Exporter) {
 	t.Helper()
-	cfg, err := config.Parse("golden.yml", []byte(goldenConfig))
+	cfg, err := kinds.Parse("golden.yml", []byte(goldenConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := New("test", cfg, t0)
-	e.SetICMPMode("raw")
+	e := New("test", kinds.All(), cfg, t0)
 	for _, r := range fakeResults() {
 		e.Observe(r)
 	}
 	feedThroughput(e) // exporters/throughput_test.go
 	feedWiFi(e)       // exporters/golden_wifi_test.go
-	s := NewServer(e, func() error { return nil }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := NewServer(e, ServerOptions{Reload: func() error { return nil }, EnableLifecycle: true,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Redact: &secret.Redactor{}})
 	return s, e
 }
 
@@ -196,13 +211,13 @@ func TestEveryWardprobeSeriesHasLocationLabels(t *testing.T) {
 
 func TestReloadKeepsCountersOfUnchangedTargets(t *testing.T) {
 	_, e := goldenServer(t)
-	cfg, err := config.Parse("new.yml", []byte(strings.Replace(goldenConfig,
+	cfg, err := kinds.Parse("new.yml", []byte(strings.Replace(goldenConfig,
 		`  - {name: pacs, kind: tcp, address: "pacs.example.org:443", interval: 30s}`,
 		`  - {name: pacs, kind: icmp, address: "pacs.example.org", interval: 5s}`, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.SetConfig(cfg)
+	e.Apply(cfg)
 	byName := map[string]TargetStatus{}
 	for _, st := range e.Targets() {
 		byName[st.Name] = st
@@ -221,7 +236,7 @@ func TestReloadKeepsCountersOfUnchangedTargets(t *testing.T) {
 func TestWebEndpoints(t *testing.T) {
 	s, _ := goldenServer(t)
 	calls := 0
-	s.reload = func() error { calls++; return nil }
+	s.opts.Reload = func() error { calls++; return nil }
 	tests := []struct {
 		method, path string
 		want         int
@@ -263,5 +278,82 @@ func TestLandingPageShowsEverySection(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("landing page lacks %q", want)
 		}
+	}
+}
+
+// TestGatherAndLint lints every metric family with client_golang's own
+// linter, and gathers through a pedantic registry, which checks that every
+// collected metric matches a described one.
+func TestGatherAndLint(t *testing.T) {
+	_, e := goldenServer(t)
+	problems, err := testutil.GatherAndLint(e.Gatherer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		// The contract names throughput in bits per second; the linter would have bytes.
+		if strings.HasSuffix(p.Metric, "_bits_per_second") && strings.Contains(p.Text, "base unit") {
+			continue
+		}
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(e.wifiC); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Register(e.tpC); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Gather(); err != nil {
+		t.Errorf("pedantic gather: %v", err)
+	}
+}
+
+// TestLabelValuesFromOutsideAreSafe feeds label values that are not UTF-8
+// (a Latin-1 SSID, a host name) through every path that makes labels: no
+// panic at start or at scrape, and the values come out escaped.
+func TestLabelValuesFromOutsideAreSafe(t *testing.T) {
+	cfg, err := kinds.Parse("t.yml", []byte("probe: {name: p}\ntargets: [{name: dns, kind: dns, query: x}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Probe.Name = "host\xff" // as a host name could be
+	e := New("test", kinds.All(), cfg, t0)
+	e.Observe(probe.Result{Target: "dns", Kind: "dns", Time: t0, Observations: []probe.Observation{
+		probe.Ob("wardprobe_dns_responses_total", 1, "NO\xe9ERROR")}})
+	w := goldenWiFi()
+	w.Link.SSID = "Caf\xe9"
+	w.Neighbors[1].SSID = "Caf\xe9"
+	e.SetWiFi(w)
+	mfs, err := e.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	for _, mf := range mfs {
+		for _, m := range mf.Metric {
+			for _, l := range m.Label {
+				text.WriteString(l.GetValue() + "\n")
+			}
+		}
+	}
+	for _, want := range []string{`host\xff`, `NO\xe9ERROR`, `Caf\xe9`} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("no label value %q", want)
+		}
+	}
+}
+
+// TestReloadEndpointOffByDefault: without --web.enable-lifecycle nobody on
+// the ward network can reload the config over HTTP.
+func TestReloadEndpointOffByDefault(t *testing.T) {
+	_, e := goldenServer(t)
+	calls := 0
+	s := NewServer(e, ServerOptions{Reload: func() error { calls++; return nil },
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Redact: &secret.Redactor{}})
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("POST", "/-/reload", nil))
+	if rec.Code != 403 || calls != 0 || !strings.Contains(rec.Body.String(), "--web.enable-lifecycle") {
+		t.Errorf("POST /-/reload without the flag: %d, %d reloads: %s", rec.Code, calls, rec.Body)
 	}
 }

@@ -1,8 +1,10 @@
 package exporters
 
 import (
+	"bytes"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"time"
 
@@ -38,7 +40,7 @@ probe <b>{{.Cfg.Probe.Name}}</b> · standard <b>{{.Cfg.Standard}}</b>{{if not .R
 <table><tr><th>target</th><th>kind</th><th>last result</th><th>time</th><th>loss</th><th>seen</th></tr>
 {{range .Targets}}<tr><td>{{.Name}}</td><td>{{.Kind}}</td>
 <td>{{if not .HaveResult}}<span class="state none">waiting</span>{{else if .Last.Success}}<span class="state ok">up</span>{{else}}<span class="state bad">down: {{.Last.Reason}}</span><div class="detail">{{.Last.Detail}}</div>{{end}}</td>
-<td>{{if .HaveResult}}{{ms .Last.Duration}}{{if .Last.StatusCode}} · HTTP {{.Last.StatusCode}}{{end}}{{if .Last.Rcode}} · {{.Last.Rcode}}{{end}}{{end}}</td>
+<td>{{if .HaveResult}}{{ms .Last.Duration}}{{if .Last.Summary}} · {{.Last.Summary}}{{end}}{{end}}</td>
 <td>{{if .PacketsSent}}{{loss .PacketsLost .PacketsSent}} of {{.PacketsSent}}{{else}}{{if .Probes}}{{.Failures}} of {{.Probes}} failed{{end}}{{end}}</td>
 <td>{{if .HaveResult}}{{ago .Last.Time}}{{end}}</td></tr>
 {{else}}<tr><td colspan="6">no targets configured</td></tr>{{end}}
@@ -48,7 +50,7 @@ probe <b>{{.Cfg.Probe.Name}}</b> · standard <b>{{.Cfg.Standard}}</b>{{if not .R
 <span class="detail">latency idle {{ms .IdleLatency}}, under load {{ms .Download.Latency}} / {{ms .Upload.Latency}} · {{mb .Bytes}} used · {{ago .Start}}</span>{{else}}<span class="state none">no successful test yet</span>{{end}}
 {{with .Throughput}}{{if not .Success}}<br><span class="state bad">last test failed: {{.Reason}}</span> <span class="detail">{{.Detail}} · {{ago .Start}}</span>{{end}}{{end}}
 {{if .Budget.Paused}}<span class="state warn">paused: today's byte budget is spent</span>{{end}}
-<span class="detail">against {{.Cfg.Throughput.Mode}} {{.Cfg.Throughput.URL}} every {{.Cfg.Throughput.Interval}}</span></p>{{end}}
+<span class="detail">against {{.Cfg.Throughput.Mode}} {{.TPServer}} every {{.Cfg.Throughput.Interval}}</span></p>{{end}}
 <footer>wardprobe {{.Version}} · <a href="/metrics">metrics</a> · refreshed every 5 s</footer>
 </body></html>
 `
@@ -64,18 +66,10 @@ func (s *Server) handleLanding(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e := s.exp
-	e.mu.Lock()
-	cfg, version, reloadOK, budget := e.cfg, e.version, e.reloadOK, e.tp.budget
-	var last, lastOK *throughput.Result
-	if e.tp.haveLast {
-		r := e.tp.last
-		last = &r
-	}
-	if e.tp.haveOK {
-		r := e.tp.ok
-		lastOK = &r
-	}
-	e.mu.Unlock()
+	e.mu.RLock()
+	cfg, reloadOK := e.cfg, e.reloadOKv
+	e.mu.RUnlock()
+	tv := e.throughputView()
 	page := struct {
 		Cfg        *config.Config
 		Version    string
@@ -85,11 +79,19 @@ func (s *Server) handleLanding(w http.ResponseWriter, r *http.Request) {
 		Throughput *throughput.Result
 		LastOK     *throughput.Result
 		Budget     throughput.BudgetStatus
-	}{cfg, version, reloadOK, e.Targets(), e.wifiView(), last, lastOK, budget}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := s.landing.Execute(w, page); err != nil {
-		s.log.Warn("rendering landing page", "err", err)
+		TPServer   string
+	}{cfg, e.version, reloadOK, e.Targets(), e.wifiView(), tv.Last, tv.LastOK, tv.Budget, ""}
+	if cfg.Throughput != nil {
+		page.TPServer = throughputServer(cfg.Throughput)
 	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	var buf bytes.Buffer
+	if err := s.landing.Execute(&buf, page); err != nil {
+		s.log.Warn("rendering landing page", "err", err)
+		http.Error(w, "rendering the page failed", http.StatusInternalServerError)
+		return
+	}
+	io.WriteString(w, s.redact.String(buf.String()))
 }
 
 func newLandingTemplate() *template.Template {

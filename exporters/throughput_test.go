@@ -12,7 +12,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/wardprobe/wardprobe/config"
+	"github.com/wardprobe/wardprobe/internal/secret"
+	"github.com/wardprobe/wardprobe/probe/kinds"
 	"github.com/wardprobe/wardprobe/probe/throughput"
 )
 
@@ -42,18 +43,18 @@ func feedThroughput(e *Exporter) {
 
 func throughputScrape(t *testing.T, results []throughput.Result, budget *throughput.BudgetStatus) string {
 	t.Helper()
-	cfg, err := config.Parse("t.yml", []byte(throughputConfig))
+	cfg, err := kinds.Parse("t.yml", []byte(throughputConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := New("test", cfg, t0)
+	e := New("test", kinds.All(), cfg, t0)
 	for _, r := range results {
 		e.ObserveThroughput(r)
 	}
 	if budget != nil {
 		e.SetThroughputBudget(*budget)
 	}
-	s := NewServer(e, func() error { return nil }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := NewServer(e, ServerOptions{Reload: func() error { return nil }, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Redact: &secret.Redactor{}})
 	return scrape(t, s.Handler())
 }
 
@@ -160,13 +161,13 @@ func seriesValue(fams map[string]*dto.MetricFamily, name string, labels []string
 }
 
 func TestThroughputAbsentWhenNotConfigured(t *testing.T) {
-	cfg, err := config.Parse("t.yml", []byte("probe: {name: p1}\n"))
+	cfg, err := kinds.Parse("t.yml", []byte("probe: {name: p1}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := New("test", cfg, t0)
+	e := New("test", kinds.All(), cfg, t0)
 	e.ObserveThroughput(throughputResults()[0])
-	s := NewServer(e, func() error { return nil }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := NewServer(e, ServerOptions{Reload: func() error { return nil }, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Redact: &secret.Redactor{}})
 	if text := scrape(t, s.Handler()); strings.Contains(text, "wardprobe_throughput_") {
 		t.Errorf("throughput series without a throughput config:\n%s", grepLines(text, "wardprobe_throughput_"))
 	}

@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wardprobe/wardprobe/config"
+	"github.com/wardprobe/wardprobe/internal/secret"
 	"github.com/wardprobe/wardprobe/probe/coverage"
+	"github.com/wardprobe/wardprobe/probe/kinds"
 	"github.com/wardprobe/wardprobe/probe/wifi"
 )
 
@@ -51,11 +52,11 @@ func linkSnapshot(signal, second float64) wifi.Snapshot {
 // second apart, each judged for coverage as the daemon does.
 func wifiServer(t *testing.T, net coverage.Network, snaps ...wifi.Snapshot) (*Server, *Exporter) {
 	t.Helper()
-	cfg, err := config.Parse("wifi.yml", []byte(wifiConfig))
+	cfg, err := kinds.Parse("wifi.yml", []byte(wifiConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := New("test", cfg, wifiT0())
+	e := New("test", kinds.All(), cfg, wifiT0())
 	var ledger coverage.Ledger
 	for i, s := range snaps {
 		s.Time = wifiT0().Add(time.Duration(i) * time.Second)
@@ -64,7 +65,7 @@ func wifiServer(t *testing.T, net coverage.Network, snaps ...wifi.Snapshot) (*Se
 		e.SetWiFi(s)
 		e.SetCoverage(a, ledger.Totals())
 	}
-	return NewServer(e, func() error { return nil }, slog.New(slog.NewTextHandler(io.Discard, nil))), e
+	return NewServer(e, ServerOptions{Reload: func() error { return nil }, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Redact: &secret.Redactor{}}), e
 }
 
 func wifiScrape(t *testing.T, s *Server) string {

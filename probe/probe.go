@@ -2,9 +2,10 @@
 // reports, the bounded set of failure reasons, and the Scheduler that runs each
 // target on its own interval, independent of scrapes.
 //
-// One package per kind (icmp, dns, http, tcp, wifi, throughput) lives below
-// this one. probe never imports Prometheus: results reach the exporter only as
-// Result values through an Emit function.
+// One package per kind (icmp, dns, http, tcp) lives below this one, each
+// defining its Kind; probe/kinds is the table of them. probe never imports
+// Prometheus: results reach the exporter as Result values, and a kind's
+// metrics are declared as data (Metric) and filled through Observations.
 package probe
 
 import (
@@ -33,24 +34,9 @@ const (
 	ReasonOther       Reason = "other"        // anything else
 )
 
-// HTTP phases, in order.
-const (
-	PhaseResolve = iota
-	PhaseConnect
-	PhaseTLS
-	PhaseFirstByte
-	PhaseTotal
-	NumPhases
-)
-
-// PhaseName returns the "phase" label value of HTTP phase i.
-func PhaseName(i int) string {
-	return [NumPhases]string{"resolve", "connect", "tls", "first_byte", "total"}[i]
-}
-
-// Result is one outcome of one target: for icmp one packet (answered or lost),
-// for the other kinds one probe. It is a plain value so that probes and the
-// exporter share no mutable state.
+// Result is one outcome of one target: for a packet kind (icmp) one packet,
+// answered or lost; for the other kinds one probe. It is a plain value so
+// that probes and the exporter share no mutable state.
 type Result struct {
 	Target string
 	Kind   string
@@ -60,28 +46,25 @@ type Result struct {
 	Reason  Reason
 	// Detail is a human explanation of a failure, for logs and the landing page only.
 	Detail string
-	// Duration is the RTT (icmp), lookup time (dns), connect time (tcp) or total time (http).
+	// Duration is the kind's main timing: the round trip (icmp), lookup (dns),
+	// connection set-up (tcp) or whole fetch (http); 0 when there is none.
 	Duration time.Duration
-
-	// Packets is how many ICMP packets this result accounts for: 1 for a
-	// packet answered or lost, 0 when none could be sent.
-	Packets int
-	// Jitter is the smoothed RTT variation after this packet (icmp, RFC 3550 style).
-	Jitter time.Duration
 	// Addr is the address actually probed (the resolved gateway, say).
 	Addr string
+	// Summary is the kind's own outcome in a few words ("HTTP 200", "NOERROR").
+	Summary string
 
-	// Rcode is the DNS response code name ("NOERROR", "NXDOMAIN", ...), "" when no reply.
-	Rcode string
+	// Packets is how many packets this result accounts for, for kinds that
+	// count for coverage: 1 for a packet answered or lost, 0 when none could
+	// be sent.
+	Packets int
+	// Jitter is the smoothed variation of round-trip times after this
+	// packet (RFC 3550); HaveJitter says whether there is one yet.
+	Jitter     time.Duration
+	HaveJitter bool
 
-	// Phases are the HTTP phase durations, indexed by Phase*.
-	Phases [NumPhases]time.Duration
-	// StatusCode is the final HTTP status code (0 when no response).
-	StatusCode int
-	// CertExpiry is the earliest expiry of the served certificate chain (zero if not TLS).
-	CertExpiry time.Time
-	// BodyBytes is how much of the body was read (capped).
-	BodyBytes int64
+	// Observations feed the kind's own metrics.
+	Observations []Observation
 }
 
 // Emit receives results. It must not block for long and must be safe for

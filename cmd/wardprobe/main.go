@@ -5,136 +5,167 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 
+	"github.com/alecthomas/kingpin/v2"
 	"github.com/rs/zerolog"
 
 	"github.com/wardprobe/wardprobe/config"
 	"github.com/wardprobe/wardprobe/internal/daemon"
 	"github.com/wardprobe/wardprobe/internal/logging"
+	"github.com/wardprobe/wardprobe/internal/secret"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-const usage = `usage: wardprobe [command] [flags]
-
-commands:
-  run [--config FILE] [flags]   run the probe daemon (the default; no config = built-in default)
-  check-config FILE             validate a config file; print every error as FILE:LINE: path: message
-  target --listen ADDR          run the on-premises throughput target
-  version                       print the version
-
-run 'wardprobe COMMAND -h' for a command's flags
-`
-
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// versionString is what --version and `wardprobe version` print.
+func versionString() string {
+	return fmt.Sprintf("wardprobe %s (%s %s/%s)", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// command is one sub-command: its flags are defined on cmd, and exec runs it
+// once they are parsed.
+type command struct {
+	cmd  *kingpin.CmdClause
+	exec func() int
+}
+
+// logOptions adds --log.level and --log.format to cmd; the returned function
+// builds the logger (writing to w through redact) once flags are parsed.
+func logOptions(cmd *kingpin.CmdClause, w io.Writer, redact *secret.Redactor) func() (zerolog.Logger, error) {
+	level := cmd.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").
+		Default("info").Enum("debug", "info", "warn", "error")
+	format := cmd.Flag("log.format", "Output format of log messages: logfmt, json or console.").Default("logfmt").Enum("logfmt", "json", "console")
+	return func() (zerolog.Logger, error) { return logging.New(redact.Writer(w), *level, *format) }
+}
+
+// run parses args and runs the command they name; it returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	cmd := "run"
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		cmd, args = args[0], args[1:]
-	}
-	switch cmd {
-	case "run":
-		return runDaemon(args, stderr)
-	case "check-config":
-		return checkConfig(args, stdout, stderr)
-	case "target":
-		return runTarget(args, stderr)
-	case "version":
-		fmt.Fprintf(stdout, "wardprobe %s (%s)\n", version, runtime.Version())
-		return 0
-	case "help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	default:
-		fmt.Fprintf(stderr, "wardprobe: unknown command %q\n\n%s", cmd, usage)
-		return 2
-	}
-}
-
-func runDaemon(args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgFile := fs.String("config", "", "config file (default: the built-in config)")
-	listen := fs.String("web.listen-address", ":9810", "address to serve metrics and the landing page on")
-	webCfg := fs.String("web.config.file", "", "exporter-toolkit web config file (TLS, basic auth)")
-	newLog := logFlags(fs, stderr)
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "wardprobe run: unexpected argument %q\n", fs.Arg(0))
-		return 2
-	}
-	log, err := newLog()
-	if err != nil {
-		fmt.Fprintf(stderr, "wardprobe: %v\n", err)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	reload := make(chan struct{}, 1)
-	go func() {
-		for range hup {
-			select {
-			case reload <- struct{}{}:
-			default:
-			}
+	app := kingpin.New("wardprobe", "Measures what a clinical device on a hospital ward experiences of the Wi-Fi and the network, "+
+		"holds each ward to a minimum standard, and exports it all as Prometheus metrics. "+
+		"With no command it runs the probe daemon (run).")
+	app.UsageTemplate(kingpin.LongHelpTemplate)
+	app.UsageWriter(stdout)
+	app.ErrorWriter(stderr)
+	app.Version(versionString())
+	app.HelpFlag.Short('h')
+	exit := -1
+	app.Terminate(func(code int) {
+		if exit < 0 {
+			exit = code
 		}
-	}()
-	err = daemon.Run(ctx, daemon.Options{
-		ConfigFile: *cfgFile, ListenAddress: *listen, WebConfigFile: *webCfg,
-		Version: version, Log: log, Reload: reload,
 	})
-	if err != nil {
-		var errs config.Errors
-		if errors.As(err, &errs) {
-			for _, e := range errs {
-				fmt.Fprintln(stderr, e.Error())
-			}
-		}
-		log.Error().Err(err).Msg("wardprobe failed")
-		return 1
+	redact := &secret.Redactor{}
+	commands := []command{
+		runCommand(app, stderr, redact),
+		checkCommand(app, stdout, stderr, redact),
+		targetCommand(app, stderr, redact),
+		{app.Command("version", "Print the version and exit."), func() int { fmt.Fprintln(stdout, versionString()); return 0 }},
 	}
-	return 0
-}
-
-// logFlags adds --log.level and --log.format to fs; the returned function
-// builds the logger (writing to stderr) once fs has been parsed.
-func logFlags(fs *flag.FlagSet, stderr io.Writer) func() (zerolog.Logger, error) {
-	level := fs.String("log.level", "info", "log level: debug, info, warn, error")
-	format := fs.String("log.format", "json", "log format: json or console")
-	return func() (zerolog.Logger, error) { return logging.New(stderr, *level, *format) }
-}
-
-func checkConfig(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 {
-		fmt.Fprintln(stderr, "usage: wardprobe check-config FILE")
+	chosen, err := app.Parse(args)
+	if exit >= 0 { // --help or --version
+		return exit
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "wardprobe: %v (try --help)\n", err)
 		return 2
 	}
-	if _, err := config.Load(args[0]); err != nil {
-		var errs config.Errors
-		if errors.As(err, &errs) {
-			for _, e := range errs {
-				fmt.Fprintln(stderr, e.Error())
-			}
-		} else {
-			fmt.Fprintf(stderr, "%s: %v\n", args[0], err)
+	for _, c := range commands {
+		if c.cmd.FullCommand() == chosen {
+			return c.exec()
 		}
-		return 1
 	}
-	fmt.Fprintf(stdout, "%s: OK\n", args[0])
-	return 0
+	fmt.Fprintf(stderr, "wardprobe: unknown command %q\n", chosen)
+	return 2
+}
+
+// runCommand is `wardprobe run`, the default.
+func runCommand(app *kingpin.Application, stderr io.Writer, redact *secret.Redactor) command {
+	cmd := app.Command("run", "Run the probe daemon (the default command). Without --config it uses the built-in config: "+
+		"it pings the default gateway, resolves a name through the system resolver and reports the Wi-Fi interface.").Default()
+	cfgFile := cmd.Flag("config", "Config file (default: the built-in config).").PlaceHolder("FILE").String()
+	listen := cmd.Flag("web.listen-address", "Address to serve metrics and the landing page on; bind it to the management interface's address.").
+		Default(":9810").String()
+	webCfg := cmd.Flag("web.config.file", "Path to an exporter-toolkit web config file (TLS, basic auth).").PlaceHolder("FILE").String()
+	lifecycle := cmd.Flag("web.enable-lifecycle", "Enable reloading the config through POST /-/reload (SIGHUP always reloads).").Bool()
+	newLog := logOptions(cmd, stderr, redact)
+	return command{cmd, func() int {
+		log, err := newLog()
+		if err != nil {
+			fmt.Fprintf(stderr, "wardprobe: %v\n", err)
+			return 2
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+		defer stop()
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		reload := make(chan struct{}, 1)
+		go func() {
+			for range hup {
+				select {
+				case reload <- struct{}{}:
+				default:
+				}
+			}
+		}()
+		stateDir, _, _ := strings.Cut(os.Getenv("STATE_DIRECTORY"), ":")
+		err = daemon.Run(ctx, daemon.Options{
+			ConfigFile: *cfgFile, ListenAddress: *listen, WebConfigFile: *webCfg, EnableLifecycle: *lifecycle,
+			Version: version, Log: log, Redact: redact, Reload: reload, StateDir: stateDir,
+		})
+		if err != nil {
+			printErrors(stderr, *cfgFile, err)
+			log.Error().Err(err).Msg("wardprobe failed")
+			return 1
+		}
+		return 0
+	}}
+}
+
+// checkCommand is `wardprobe check-config FILE`.
+func checkCommand(app *kingpin.Application, stdout, stderr io.Writer, redact *secret.Redactor) command {
+	cmd := app.Command("check-config", "Check a config file as `run` would load it (files it names included): "+
+		"exit 0 if valid, otherwise exit 1 and print every error as FILE:LINE: path: message.")
+	file := cmd.Arg("file", "The config file.").Required().String()
+	return command{cmd, func() int {
+		notes, err := daemon.Check(*file, redact)
+		if err != nil {
+			printErrors(stderr, *file, err)
+			return 1
+		}
+		for _, n := range notes {
+			if n.Level >= zerolog.WarnLevel {
+				fmt.Fprintf(stderr, "%s: warning: %s\n", *file, n.Msg)
+			}
+		}
+		fmt.Fprintf(stdout, "%s: OK\n", *file)
+		return 0
+	}}
+}
+
+// printErrors prints a config's errors one a line, or any other error.
+func printErrors(w io.Writer, file string, err error) {
+	var errs config.Errors
+	if errors.As(err, &errs) {
+		for _, e := range errs {
+			fmt.Fprintln(w, e.Error())
+		}
+		return
+	}
+	if file == "" {
+		file = "wardprobe"
+	}
+	fmt.Fprintf(w, "%s: %v\n", file, err)
 }

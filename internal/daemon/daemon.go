@@ -1,12 +1,14 @@
-// Package daemon wires wardprobe together: config, the probe scheduler, the
-// Wi-Fi poller, the exporter and its web server, and config reloads.
+// Package daemon wires wardprobe together: it owns the config, builds it
+// (Build, shared with check-config), and hands each new config to every
+// long-running part through Apply on the one reload path: the exporter,
+// the probe scheduler, the Wi-Fi poller and coverage, and throughput tests.
 package daemon
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -15,24 +17,40 @@ import (
 	"github.com/wardprobe/wardprobe/config"
 	"github.com/wardprobe/wardprobe/exporters"
 	"github.com/wardprobe/wardprobe/internal/logging"
+	"github.com/wardprobe/wardprobe/internal/secret"
+	"github.com/wardprobe/wardprobe/internal/webserve"
 	"github.com/wardprobe/wardprobe/probe"
 	"github.com/wardprobe/wardprobe/probe/coverage"
-	"github.com/wardprobe/wardprobe/probe/dns"
-	"github.com/wardprobe/wardprobe/probe/http"
-	"github.com/wardprobe/wardprobe/probe/icmp"
-	"github.com/wardprobe/wardprobe/probe/tcp"
+	"github.com/wardprobe/wardprobe/probe/kinds"
+	"github.com/wardprobe/wardprobe/probe/wifi"
 )
 
 // Options configure a daemon run.
 type Options struct {
 	// ConfigFile is the config to load ("" = the built-in default).
-	ConfigFile    string
+	ConfigFile string
+	// ListenAddress is where to serve; Listener, when set, is used instead.
 	ListenAddress string
+	Listener      net.Listener
 	WebConfigFile string
-	Version       string
-	Log           zerolog.Logger
+	// EnableLifecycle enables POST /-/reload.
+	EnableLifecycle bool
+	Version         string
+	Log             zerolog.Logger
+	// Redact masks credentials in every output; the logger should write
+	// through it too.
+	Redact *secret.Redactor
 	// Reload delivers reload requests (SIGHUP).
 	Reload <-chan struct{}
+	// OpenWiFi opens nl80211 (wifi.OpenNL80211 when nil; a fake in tests).
+	OpenWiFi wifi.Opener
+	// StateDir keeps state across restarts ($STATE_DIRECTORY under systemd; "" for none).
+	StateDir string
+}
+
+// part is a long-running piece of the daemon that follows the config.
+type part interface {
+	Apply(cfg *config.Config)
 }
 
 // Daemon is a running wardprobe.
@@ -41,58 +59,71 @@ type Daemon struct {
 	log   zerolog.Logger
 	exp   *exporters.Exporter
 	sched *probe.Scheduler
-	srv   *exporters.Server
-	mode  icmp.Mode
+	cov   *coverage.Window // recent network results, for coverage
+	parts []part
 
-	mu  sync.Mutex // serialises reloads
+	mu  sync.Mutex // serialises loads and applies
 	ctx context.Context
 	cfg *config.Config
 
 	stateMu sync.Mutex
 	up      map[string]bool // last up state per target, to log changes
-
-	cov *coverage.Window // recent network results, for coverage (wifi.go)
 }
 
-func (d *Daemon) load() (*config.Config, error) {
+// load reads and builds the config file.
+func (d *Daemon) load() (*Plan, error) {
+	var cfg *config.Config
 	if d.opts.ConfigFile == "" {
-		return config.Default(), nil
+		cfg = kinds.Default()
+	} else {
+		var err error
+		if cfg, err = kinds.Load(d.opts.ConfigFile); err != nil {
+			return nil, err
+		}
 	}
-	return config.Load(d.opts.ConfigFile)
+	return Build(cfg, cfg.WiFi.Interface, d.log, d.opts.Redact)
 }
 
 // Run loads the config and runs until ctx ends. It returns an error when the
 // config is invalid or the listen address cannot be bound.
 func Run(ctx context.Context, opts Options) error {
+	if opts.Redact == nil {
+		opts.Redact = &secret.Redactor{}
+	}
+	if opts.OpenWiFi == nil {
+		opts.OpenWiFi = wifi.OpenNL80211
+	}
 	d := &Daemon{opts: opts, log: opts.Log, up: map[string]bool{}, ctx: ctx, cov: coverage.NewWindow(0)}
-	cfg, err := d.load()
+	plan, err := d.load()
 	if err != nil {
 		return fmt.Errorf("loading config: %w", err)
 	}
-	d.exp = exporters.New(opts.Version, cfg, time.Now())
+	if err := webserve.Validate(opts.WebConfigFile); err != nil {
+		return err
+	}
+	cfg := plan.Config
+	d.exp = exporters.New(opts.Version, kinds.All(), cfg, time.Now())
 	d.sched = probe.NewScheduler(d.emit)
 	defer d.sched.Stop()
-	d.detectICMP(cfg)
-	d.warnUnsupported(cfg)
-	jobs, err := d.jobs(cfg)
-	if err != nil {
-		return fmt.Errorf("loading config: %w", err)
-	}
-	d.cfg = cfg
-	d.srv = exporters.NewServer(d.exp, d.reload, logging.Slog(d.log.With().Str("component", "web").Logger()))
-	l, err := exporters.Listen(opts.ListenAddress)
-	if err != nil {
-		return err
+	srv := exporters.NewServer(d.exp, exporters.ServerOptions{Reload: d.reload, EnableLifecycle: opts.EnableLifecycle,
+		Redact: opts.Redact, Log: logging.Slog(d.log.With().Str("component", "web").Logger())})
+	l := opts.Listener
+	if l == nil {
+		if l, err = webserve.Listen(opts.ListenAddress); err != nil {
+			return err
+		}
 	}
 	d.log.Info().Str("version", opts.Version).Str("config", cfg.File).Str("probe", cfg.Probe.Name).
 		Str("ward", cfg.Location.Ward).Int("targets", len(cfg.Targets)).Str("address", l.Addr().String()).Msg("wardprobe starting")
-	started, _ := d.sched.Apply(ctx, jobs)
-	d.log.Debug().Strs("targets", started).Msg("probes started")
 
-	var wg sync.WaitGroup
 	wctx, stopWorkers := context.WithCancel(ctx)
-	wg.Go(func() { d.runWiFi(wctx) })
-	wg.Go(func() { d.runThroughput(wctx) })
+	var wg sync.WaitGroup
+	w := newWiFiWorker(d, opts.OpenWiFi)
+	t := newThroughputWorker(d, opts.StateDir)
+	d.parts = []part{w, t}
+	d.apply(plan)
+	wg.Go(func() { w.run(wctx) })
+	wg.Go(func() { t.run(wctx) })
 	go func() {
 		for {
 			select {
@@ -103,22 +134,33 @@ func Run(ctx context.Context, opts Options) error {
 			}
 		}
 	}()
-	err = d.srv.Serve(ctx, l, opts.WebConfigFile)
+	err = srv.Serve(ctx, l, opts.WebConfigFile)
 	stopWorkers()
 	wg.Wait()
 	d.log.Info().Msg("wardprobe stopped")
 	return err
 }
 
-// reload reloads the config file; a bad config keeps the running one.
-func (d *Daemon) reload() error {
+// apply puts a built plan in force: the one path by which a config reaches
+// every part.
+func (d *Daemon) apply(p *Plan) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	cfg, err := d.load()
-	var jobs []probe.Job
-	if err == nil {
-		jobs, err = d.jobs(cfg)
+	for _, n := range p.Notes {
+		d.log.WithLevel(n.Level).Msg(n.Msg)
 	}
+	d.cfg = p.Config
+	d.exp.Apply(p.Config)
+	started, stopped := d.sched.Apply(d.ctx, p.Jobs)
+	for _, pt := range d.parts {
+		pt.Apply(p.Config)
+	}
+	d.log.Debug().Strs("started", started).Strs("stopped", stopped).Msg("targets applied")
+}
+
+// reload reloads the config file; a bad config keeps the running one.
+func (d *Daemon) reload() error {
+	plan, err := d.load()
 	if err != nil {
 		d.exp.SetReload(false, time.Now())
 		var errs config.Errors
@@ -129,14 +171,9 @@ func (d *Daemon) reload() error {
 		}
 		return err
 	}
-	d.detectICMP(cfg)
-	d.warnUnsupported(cfg)
-	d.exp.SetConfig(cfg)
-	d.srv.Rebuild()
-	started, stopped := d.sched.Apply(d.ctx, jobs)
-	d.cfg = cfg
+	d.apply(plan)
 	d.exp.SetReload(true, time.Now())
-	d.log.Info().Strs("started", started).Strs("stopped", stopped).Msg("config reloaded")
+	d.log.Info().Str("config", plan.Config.File).Int("targets", len(plan.Config.Targets)).Msg("config reloaded")
 	return nil
 }
 
@@ -148,79 +185,8 @@ func errLines(errs config.Errors) []string {
 	return out
 }
 
-// warnUnsupported logs config sections this version accepts but does not act on.
-func (d *Daemon) warnUnsupported(cfg *config.Config) {
-	if cfg.Push != nil {
-		d.log.Warn().Msg("push: remote-write store-and-forward is not implemented in this version; metrics are served for scraping only")
-	}
-}
-
-func (d *Daemon) detectICMP(cfg *config.Config) {
-	need := false
-	for _, t := range cfg.Targets {
-		need = need || t.Kind == config.KindICMP
-	}
-	if !need || d.mode != "" {
-		return
-	}
-	mode, err := icmp.DetectMode()
-	if err != nil {
-		d.log.Error().Err(err).Msg("ICMP probes cannot run")
-		d.exp.SetICMPMode("unavailable")
-		return
-	}
-	d.mode = mode
-	d.exp.SetICMPMode(string(mode))
-	d.log.Info().Str("mode", string(mode)).Msg("ICMP sockets")
-}
-
-// jobs builds the scheduler's jobs for cfg.
-func (d *Daemon) jobs(cfg *config.Config) ([]probe.Job, error) {
-	iface := cfg.WiFi.Interface
-	jobs := make([]probe.Job, 0, len(cfg.Targets))
-	for _, t := range cfg.Targets {
-		spec, err := json.Marshal(t)
-		if err != nil {
-			return nil, fmt.Errorf("target %s: %w", t.Name, err)
-		}
-		j := probe.Job{
-			Name:     t.Name,
-			Key:      fmt.Sprintf("%s|%s|%s", spec, iface, d.mode),
-			Interval: t.Interval.D(),
-			Timeout:  t.Timeout.D(),
-		}
-		switch t.Kind {
-		case config.KindICMP:
-			if d.mode == "" {
-				j.Prober = unavailable{t.Name}
-				break
-			}
-			j.Runner = icmp.New(icmp.Config{Target: t.Name, Address: t.Address, Interval: t.Interval.D(),
-				Timeout: t.Timeout.D(), Size: t.PacketSize, Interface: iface, Mode: d.mode}, d.log)
-		case config.KindDNS:
-			j.Prober = dns.New(t, iface)
-		case config.KindTCP:
-			j.Prober = tcp.New(t, iface)
-		case config.KindHTTP:
-			p, err := http.New(t, iface)
-			if err != nil {
-				return nil, err
-			}
-			j.Prober = p
-		}
-		jobs = append(jobs, j)
-	}
-	return jobs, nil
-}
-
-// unavailable stands in for an ICMP target when no ICMP socket can be had.
-type unavailable struct{ target string }
-
-func (u unavailable) Probe(context.Context) probe.Result {
-	return probe.Fail(u.target, config.KindICMP, probe.ReasonPermission, "no ICMP socket available (see the log)")
-}
-
-// emit passes a result to the exporter and logs a target going down or up.
+// emit passes a result to the exporter and coverage, and logs a target
+// going down or up.
 func (d *Daemon) emit(r probe.Result) {
 	d.exp.Observe(r)
 	d.cov.Observe(r)

@@ -3,17 +3,12 @@ package daemon
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/wardprobe/wardprobe/config"
+	"github.com/wardprobe/wardprobe/internal/secret"
 	"github.com/wardprobe/wardprobe/probe/throughput"
 )
-
-// throughputPoll is how often the throughput supervisor looks for a changed config.
-const throughputPoll = 2 * time.Second
 
 // throughputKey identifies what a throughput runner depends on ("" when off).
 func throughputKey(cfg *config.Config) string {
@@ -30,19 +25,43 @@ func throughputKey(cfg *config.Config) string {
 	return string(b)
 }
 
-// runThroughput runs throughput tests while the config has a throughput
-// section, one runner at a time: when a reload changes that section (or the
+// throughputWorker runs throughput tests while the config has a throughput
+// section, one runner at a time: when Apply changes that section (or the
 // Wi-Fi interface), the running test is stopped and waited for before the
 // new runner starts. The day's byte budget survives such restarts.
-func (d *Daemon) runThroughput(ctx context.Context) {
-	budget := throughput.NewBudget(0)
-	// Under systemd (StateDirectory=wardprobe), today's use survives restarts.
-	if dir, _, _ := strings.Cut(os.Getenv("STATE_DIRECTORY"), ":"); dir != "" {
-		path := filepath.Join(dir, "throughput-budget.json")
-		if err := budget.Keep(path); err != nil {
+type throughputWorker struct {
+	d      *Daemon
+	budget *throughput.Budget
+	apply  chan *config.Config
+}
+
+func newThroughputWorker(d *Daemon, stateDir string) *throughputWorker {
+	t := &throughputWorker{d: d, budget: throughput.NewBudget(0), apply: make(chan *config.Config, 1)}
+	if stateDir != "" {
+		if err := t.budget.Keep(filepath.Join(stateDir, "throughput-budget.json")); err != nil {
 			d.log.Warn().Err(err).Msg("throughput budget: starting the day's count afresh")
 		}
 	}
+	return t
+}
+
+// Apply implements part; the newest config wins.
+func (t *throughputWorker) Apply(cfg *config.Config) {
+	for {
+		select {
+		case t.apply <- cfg:
+			return
+		default:
+		}
+		select {
+		case <-t.apply: // drop the older config not yet taken
+		default:
+		}
+	}
+}
+
+// run starts and stops runners as configs arrive, until ctx ends.
+func (t *throughputWorker) run(ctx context.Context) {
 	var (
 		key    string
 		cancel context.CancelFunc
@@ -56,23 +75,18 @@ func (d *Daemon) runThroughput(ctx context.Context) {
 		}
 	}
 	defer stop()
-	tick := time.NewTicker(throughputPoll)
-	defer tick.Stop()
 	for {
-		d.mu.Lock()
-		cfg := d.cfg
-		d.mu.Unlock()
-		if k := throughputKey(cfg); k != key {
-			stop()
-			key = k
-			if cfg.Throughput != nil {
-				cancel, done = d.startThroughput(ctx, cfg, budget)
-			}
-		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case cfg := <-t.apply:
+			if k := throughputKey(cfg); k != key {
+				stop()
+				key = k
+				if cfg.Throughput != nil {
+					cancel, done = t.d.startThroughput(ctx, cfg, t.budget)
+				}
+			}
 		}
 	}
 }
@@ -95,7 +109,7 @@ func (d *Daemon) startThroughput(ctx context.Context, cfg *config.Config, budget
 	}
 	server := tp.Mode
 	if tp.Mode == throughput.ModeOnPrem {
-		server = throughput.Redact(tp.URL)
+		server = secret.StripURL(tp.URL)
 	}
 	log.Info().Str("mode", tp.Mode).Str("server", server).Str("interval", tp.Interval.String()).
 		Int64("max_bytes", int64(tp.MaxBytes)).Int64("daily_budget", int64(tp.DailyBudget)).Msg("throughput tests enabled")

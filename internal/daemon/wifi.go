@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/rs/zerolog"
 
@@ -20,34 +21,42 @@ func pollerConfig(cfg *config.Config) wifi.Config {
 		Interval: cfg.WiFi.PollInterval.D(), ScanInterval: cfg.WiFi.ScanInterval.D(), MaxNeighbors: cfg.WiFi.MaxNeighbors}
 }
 
-func samePollerConfig(a, b wifi.Config) bool {
-	return a.Interface == b.Interface && slices.Equal(a.SSIDs, b.SSIDs) && a.Interval == b.Interval &&
-		a.ScanInterval == b.ScanInterval && a.MaxNeighbors == b.MaxNeighbors
+// wifiWorker polls the Wi-Fi interface under test, judges coverage from it
+// and the network probes' recent results, and hands both to the exporter.
+type wifiWorker struct {
+	d        *Daemon
+	poller   *wifi.Poller
+	settings atomic.Pointer[coverage.Settings]
 }
 
-// runWiFi polls the Wi-Fi interface under test, judges coverage from it and
-// the network probes' recent results, and hands both to the exporter, until
-// ctx ends. Config reloads take effect at the next poll.
-func (d *Daemon) runWiFi(ctx context.Context) {
-	p := wifi.NewPoller(pollerConfig(d.exp.Config()), wifi.OpenNL80211, nil)
-	w := &wifiLog{log: d.log.With().Str("component", "wifi").Logger(), caps: map[string]wifi.Capability{}}
+func newWiFiWorker(d *Daemon, open wifi.Opener) *wifiWorker {
+	w := &wifiWorker{d: d, poller: wifi.NewPoller(wifi.Config{Interval: config.DefaultWiFiPoll.D()}, open, nil)}
+	return w
+}
+
+// Apply implements part: the next poll uses cfg.
+func (w *wifiWorker) Apply(cfg *config.Config) {
+	w.poller.SetConfig(pollerConfig(cfg))
+	s := coverage.SettingsFrom(cfg)
+	w.settings.Store(&s)
+}
+
+// run polls until ctx ends.
+func (w *wifiWorker) run(ctx context.Context) {
+	l := &wifiLog{log: w.d.log.With().Str("component", "wifi").Logger(), caps: map[string]wifi.Capability{}}
 	var ledger coverage.Ledger
-	p.Run(ctx, func(s wifi.Snapshot) {
-		cfg := d.exp.Config()
-		if pc := pollerConfig(cfg); !samePollerConfig(pc, p.Config()) {
-			p.SetConfig(pc)
-		}
-		network := d.cov.Stats(s.Time)
+	w.poller.Run(ctx, func(s wifi.Snapshot) {
+		network := w.d.cov.Stats(s.Time)
 		if s.Connected && network.Unusable == "" {
 			if _, err := netif.SourceAddr(s.Interface); errors.Is(err, netif.ErrNoAddress) {
 				network.Unusable = "no usable network: " + s.Interface + " has no IPv4 address"
 			}
 		}
-		a := coverage.Assess(coverage.Input{WiFi: s, Network: network}, coverage.SettingsFrom(cfg))
+		a := coverage.Assess(coverage.Input{WiFi: s, Network: network}, *w.settings.Load())
 		ledger.Add(a)
-		d.exp.SetWiFi(s)
-		d.exp.SetCoverage(a, ledger.Totals())
-		w.report(s, a)
+		w.d.exp.SetWiFi(s)
+		w.d.exp.SetCoverage(a, ledger.Totals())
+		l.report(s, a)
 	})
 }
 

@@ -3,6 +3,7 @@ package logging
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -42,5 +43,26 @@ func TestSlogBridge(t *testing.T) {
 	}
 	if m["level"] != "warn" || m["message"] != "listening" || m["component"] != "web" || m["tls.address"] != ":9810" {
 		t.Errorf("bridged record: %v", m)
+	}
+}
+
+func TestFormats(t *testing.T) {
+	for _, tc := range []struct {
+		format string
+		want   *regexp.Regexp
+	}{
+		{"logfmt", regexp.MustCompile(`^ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=warn msg="target down" target=epr reason=timeout detail="no reply in 2s"\n$`)},
+		{"console", regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARN  target down target=epr reason=timeout detail="no reply in 2s"\n$`)},
+		{"json", regexp.MustCompile(`^\{"level":"warn","target":"epr","reason":"timeout","detail":"no reply in 2s","ssid":"","time":"[0-9T:.Z-]+","message":"target down"\}\n$`)},
+	} {
+		var buf bytes.Buffer
+		l, err := New(&buf, "info", tc.format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Warn().Str("target", "epr").Str("reason", "timeout").Str("detail", "no reply in 2s").Str("ssid", "").Msg("target down")
+		if !tc.want.MatchString(buf.String()) {
+			t.Errorf("%s: %q", tc.format, buf.String())
+		}
 	}
 }

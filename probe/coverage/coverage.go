@@ -35,15 +35,9 @@ const (
 // States returns every state, best first.
 func States() []State { return []State{Good, Degraded, NotSpot, Disconnected} }
 
-// Check names, the "check" label of wardprobe_standard_check_met.
-const (
-	CheckSignal   = "signal"
-	CheckSNR      = "snr"
-	CheckSecondAP = "second_ap"
-	CheckLoss     = "loss"
-	CheckRTT      = "rtt"
-	CheckJitter   = "jitter"
-)
+// CheckSignal is the check every standard needs measured: without a signal,
+// coverage is never good.
+const CheckSignal = "signal"
 
 // MinPackets is the least number of ICMP packets in the window for loss to
 // be judged.
@@ -66,14 +60,7 @@ type Settings struct {
 func SettingsFrom(c *config.Config) Settings {
 	s := Settings{Standard: c.Standard, Standards: map[string]config.Standard{}, NotSpotDBM: c.WiFi.NotSpotDBM,
 		SSIDs: slices.Clone(c.WiFi.SSIDs)}
-	names := []string{}
-	for n := range config.BuiltinStandards() {
-		names = append(names, n)
-	}
-	for n := range c.Standards {
-		names = append(names, n)
-	}
-	for _, n := range names {
+	for _, n := range c.StandardNames() {
 		if st, ok := c.ResolveStandard(n); ok {
 			s.Standards[n] = st
 		}
@@ -109,39 +96,47 @@ func (n Network) Loss() float64 {
 type Input struct {
 	WiFi    wifi.Snapshot
 	Network Network
+	// Connect is how long the last successful connect test took to join
+	// the network, in seconds; Roam how long the last roam took.
+	Connect, Roam wifi.Value
 }
 
 // Check is one threshold of a standard applied to one measurement.
 type Check struct {
+	// Name is the threshold's check name ("signal").
 	Name string
-	// Measured says whether the measurement was there; a check without it is
-	// not judged and does not count against the standard.
+	// Measured says whether the measurement was there. An unmeasured check
+	// is not met and not failed: it is shown as unmeasured, and a standard
+	// with its signal check unmeasured is not met.
 	Measured bool
 	Met      bool
-	// Value and Limit are in base units: dBm, dB, ratio, seconds. Value is
-	// -Inf for a second AP when none was heard.
+	// Value and Limit are in the threshold's unit: dBm, dB, ratio or
+	// seconds. Value is -Inf for a second AP when none was heard.
 	Value, Limit float64
+	// Unit and AtLeast come from the threshold.
+	Unit    string
+	AtLeast bool
 }
 
 // String describes the check in words.
 func (c Check) String() string {
-	unit, cmp := "", ">="
-	val, lim := c.Value, c.Limit
-	switch c.Name {
-	case CheckSignal, CheckSecondAP:
-		unit = " dBm"
-	case CheckSNR:
-		unit = " dB"
-	case CheckLoss:
-		unit, cmp, val, lim = "%", "<=", 100*val, 100*lim
-	case CheckRTT, CheckJitter:
-		unit, cmp, val, lim = " ms", "<=", 1000*val, 1000*lim
+	cmp := "<="
+	if c.AtLeast {
+		cmp = ">="
 	}
+	scale, unit := 1.0, " "+c.Unit
+	switch c.Unit {
+	case config.UnitRatio:
+		scale, unit = 100, "%"
+	case config.UnitSeconds:
+		scale, unit = 1000, " ms"
+	}
+	val, lim := c.Value*scale, c.Limit*scale
 	if !c.Measured {
-		return fmt.Sprintf("%s not measured", c.Name)
+		return fmt.Sprintf("%s not measured (needs %s %.4g%s)", c.Name, cmp, lim, unit)
 	}
-	if c.Name == CheckSecondAP && math.IsInf(c.Value, -1) {
-		return fmt.Sprintf("no second AP heard (needs %s %.0f%s)", cmp, lim, unit)
+	if math.IsInf(c.Value, -1) { // a second AP, when none was heard
+		return fmt.Sprintf("no second AP heard (needs %s %.4g%s)", cmp, lim, unit)
 	}
 	verdict := "ok"
 	if !c.Met {
@@ -160,13 +155,12 @@ type Verdict struct {
 
 // Failed returns the checks that were judged and failed.
 func (v Verdict) Failed() []Check {
-	var out []Check
-	for _, c := range v.Checks {
-		if c.Measured && !c.Met {
-			out = append(out, c)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(v.Checks), func(c Check) bool { return !c.Measured || c.Met })
+}
+
+// Unmeasured returns the checks whose measurement was missing.
+func (v Verdict) Unmeasured() []Check {
+	return slices.DeleteFunc(slices.Clone(v.Checks), func(c Check) bool { return c.Measured })
 }
 
 // Assessment is the coverage judgement at one moment.
@@ -222,6 +216,8 @@ func Assess(in Input, s Settings) Assessment {
 		a.Reason = fmt.Sprintf("signal %.0f dBm is below the not-spot floor of %.0f dBm", sig.V, s.NotSpotDBM)
 	case in.Network.Unusable != "":
 		a.State, a.Reason = NotSpot, in.Network.Unusable
+	case !sig.OK:
+		a.State, a.Reason = Degraded, "no signal measurement: the driver reports no signal for the associated AP, so coverage cannot be judged good"
 	default:
 		v, ok := a.Verdict(s.Standard)
 		switch {
@@ -229,6 +225,9 @@ func Assess(in Input, s Settings) Assessment {
 			a.State, a.Reason = Degraded, fmt.Sprintf("unknown standard %q", s.Standard)
 		case v.Met:
 			a.State, a.Reason = Good, fmt.Sprintf("meets the %s standard", s.Standard)
+			if un := v.Unmeasured(); len(un) > 0 {
+				a.Reason += fmt.Sprintf(" (%d of its checks not measured)", len(un))
+			}
 		default:
 			var why []string
 			for _, c := range v.Failed() {
@@ -245,33 +244,61 @@ func Assess(in Input, s Settings) Assessment {
 	return a
 }
 
-// judge applies one standard.
+// measure returns the measurement of the threshold with key, and whether
+// there is one.
+func measure(key string, in Input) (float64, bool) {
+	l, n := in.WiFi.Link, in.Network
+	val := func(v wifi.Value) (float64, bool) { return v.V, v.OK }
+	switch key {
+	case "signal_dbm":
+		return val(l.SignalUsed())
+	case "snr_db":
+		return val(l.SNR)
+	case "noise_dbm":
+		return val(l.Noise)
+	case "second_ap_dbm":
+		return secondAP(in.WiFi), true
+	case "retry_ratio":
+		return val(l.RetryRatio)
+	case "channel_busy_ratio":
+		return val(l.BusyRatio)
+	case "loss_ratio":
+		return n.Loss(), n.Packets >= MinPackets
+	case "rtt_seconds":
+		return n.RTT.Seconds(), n.Answered > 0
+	case "jitter_seconds":
+		return n.Jitter.Seconds(), n.HaveJitter
+	case "connect_seconds":
+		return val(in.Connect)
+	case "roam_seconds":
+		return val(in.Roam)
+	}
+	return 0, false
+}
+
+// judge applies one standard: every threshold it sets, in the table's order.
+// It is met when every measured check is met and the signal is measured.
 func judge(name string, st config.Standard, in Input) Verdict {
 	v := Verdict{Standard: name, Met: true}
-	l := in.WiFi.Link
-	n := in.Network
-	add := func(check string, limit *float64, measured bool, value float64, atLeast bool) {
-		if limit == nil {
-			return
+	for _, t := range config.Thresholds() {
+		limit, ok := st.Limit(t.Key)
+		if !ok {
+			continue
 		}
-		c := Check{Name: check, Measured: measured, Value: value, Limit: *limit}
+		value, measured := measure(t.Key, in)
+		c := Check{Name: t.Check, Measured: measured, Value: value, Limit: limit, Unit: t.Unit, AtLeast: t.AtLeast}
 		if measured {
-			if atLeast {
-				c.Met = value >= *limit
-			} else {
-				c.Met = value <= *limit
+			c.Met = value <= limit
+			if t.AtLeast {
+				c.Met = value >= limit
 			}
-			v.Met = v.Met && c.Met
 		}
+		v.Met = v.Met && (c.Met || !measured && t.Check != CheckSignal)
 		v.Checks = append(v.Checks, c)
 	}
-	sig := l.SignalUsed()
-	add(CheckSignal, st.SignalDBM, sig.OK, sig.V, true)
-	add(CheckSNR, st.SNRDB, l.SNR.OK, l.SNR.V, true)
-	add(CheckSecondAP, st.SecondAPDBM, true, secondAP(in.WiFi), true)
-	add(CheckLoss, st.LossRatio, n.Packets >= MinPackets, n.Loss(), false)
-	add(CheckRTT, st.RTTSeconds, n.Answered > 0, n.RTT.Seconds(), false)
-	add(CheckJitter, st.JitterSeconds, n.HaveJitter, n.Jitter.Seconds(), false)
+	if !in.WiFi.Link.SignalUsed().OK {
+		v.Met = false // no signal, no pass, whatever the standard sets
+	}
 	return v
 }
 
@@ -292,11 +319,11 @@ func secondAP(w wifi.Snapshot) float64 {
 // not-spot floor.
 func visibleDBM(s Settings) float64 {
 	st := s.Standards[s.Standard]
-	switch {
-	case st.SecondAPDBM != nil:
-		return *st.SecondAPDBM
-	case st.SignalDBM != nil:
-		return *st.SignalDBM
+	if v, ok := st.Limit("second_ap_dbm"); ok {
+		return v
+	}
+	if v, ok := st.Limit("signal_dbm"); ok {
+		return v
 	}
 	return s.NotSpotDBM
 }

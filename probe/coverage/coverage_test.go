@@ -2,17 +2,18 @@ package coverage
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/wardprobe/wardprobe/config"
+	"github.com/wardprobe/wardprobe/probe/kinds"
 	"github.com/wardprobe/wardprobe/probe/wifi"
 )
 
 func settings(t *testing.T, yaml string) Settings {
 	t.Helper()
-	c, err := config.Parse("t.yml", []byte(yaml))
+	c, err := kinds.Parse("t.yml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +80,13 @@ func TestAssess(t *testing.T) {
 			state: Degraded, checks: map[string]string{"snr": "fails", "signal": "met"}},
 		{name: "no noise data: SNR not judged", cfg: voice, wifi: ward(-60, nan, -66), net: clean(0, 5*ms, 3*ms),
 			state: Good, checks: map[string]string{"snr": "absent"}},
+		{name: "no station signal: never good", cfg: voice,
+			wifi: func() wifi.Snapshot {
+				s := ward(-60, -95, -60)
+				s.Link.Signal, s.Link.SignalAverage = wifi.Value{}, wifi.Value{}
+				return s
+			}(), net: clean(0, 5*ms, 3*ms), state: Degraded, reason: "no signal measurement",
+			met: map[string]bool{"voice": false, "data": false}, checks: map[string]string{"signal": "absent"}},
 		{name: "no second AP heard fails voice", cfg: voice, wifi: ward(-55, -95, nan), net: clean(0, 5*ms, 3*ms),
 			state: Degraded, reason: "no second AP heard (needs >= -67 dBm)",
 			met: map[string]bool{"voice": false, "data": true}, checks: map[string]string{"second_ap": "fails"}},
@@ -169,11 +177,11 @@ func TestVisibleAPs(t *testing.T) {
 		dbm   float64
 		count map[string]int
 	}{
-		{"voice counts at -67: current and second", "wifi: {ssids: [CLINICAL, STAFF]}\n", ward(-60, -95, -67), -67,
+		{"voice counts at -67: current and second", "standard: voice\nwifi: {ssids: [CLINICAL, STAFF]}\n", ward(-60, -95, -67), -67,
 			map[string]int{"CLINICAL": 2, "STAFF": 0}},
-		{"second just below the threshold", "wifi: {ssids: [CLINICAL]}\n", ward(-60, -95, -67.5), -67,
+		{"second just below the threshold", "standard: voice\nwifi: {ssids: [CLINICAL]}\n", ward(-60, -95, -67.5), -67,
 			map[string]int{"CLINICAL": 1}},
-		{"current below the threshold", "wifi: {ssids: [CLINICAL]}\n", ward(-70, -95, -60), -67,
+		{"current below the threshold", "standard: voice\nwifi: {ssids: [CLINICAL]}\n", ward(-70, -95, -60), -67,
 			map[string]int{"CLINICAL": 1}},
 		{"data uses its signal threshold", "standard: data\nwifi: {ssids: [CLINICAL]}\n", ward(-72, -95, -73), -72,
 			map[string]int{"CLINICAL": 1}},
@@ -258,14 +266,84 @@ func TestCheckString(t *testing.T) {
 		c    Check
 		want string
 	}{
-		{Check{Name: CheckSignal, Measured: true, Met: true, Value: -60, Limit: -67}, "signal ok: -60 dBm (needs >= -67 dBm)"},
-		{Check{Name: CheckLoss, Measured: true, Value: 0.02, Limit: 0.01}, "loss FAILS: 2% (needs <= 1%)"},
-		{Check{Name: CheckJitter, Measured: true, Value: 0.045, Limit: 0.03}, "jitter FAILS: 45 ms (needs <= 30 ms)"},
-		{Check{Name: CheckSecondAP, Measured: true, Value: math.Inf(-1), Limit: -67}, "no second AP heard (needs >= -67 dBm)"},
-		{Check{Name: CheckSNR, Limit: 25}, "snr not measured"},
+		{Check{Name: "signal", Unit: "dBm", AtLeast: true, Measured: true, Met: true, Value: -60, Limit: -67}, "signal ok: -60 dBm (needs >= -67 dBm)"},
+		{Check{Name: "loss", Unit: "ratio", Measured: true, Value: 0.02, Limit: 0.01}, "loss FAILS: 2% (needs <= 1%)"},
+		{Check{Name: "jitter", Unit: "seconds", Measured: true, Value: 0.045, Limit: 0.03}, "jitter FAILS: 45 ms (needs <= 30 ms)"},
+		{Check{Name: "second_ap", Unit: "dBm", AtLeast: true, Measured: true, Value: math.Inf(-1), Limit: -67}, "no second AP heard (needs >= -67 dBm)"},
+		{Check{Name: "snr", Unit: "dB", AtLeast: true, Limit: 25}, "snr not measured (needs >= 25 dB)"},
 	} {
 		if got := tc.c.String(); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.c, got, tc.want)
 		}
+	}
+}
+
+// TestMissingMeasurementIsNeverAPass is issue 9's driver that gives no
+// station info: with no signal at all the ward is never good, under any
+// standard, and the unmeasured checks say so.
+func TestMissingMeasurementIsNeverAPass(t *testing.T) {
+	ms := time.Millisecond
+	for _, std := range []string{"nhs", "voice", "data"} {
+		s := settings(t, "standard: "+std+"\nwifi: {ssids: [CLINICAL]}\n")
+		w := ward(-60, -95, -60)
+		w.Link.Signal, w.Link.SignalAverage = wifi.Value{}, wifi.Value{}
+		a := Assess(Input{WiFi: w, Network: clean(0, 5*ms, 3*ms)}, s)
+		if a.State == Good {
+			t.Errorf("%s: no signal measured, yet good: %s", std, a.Reason)
+		}
+		v, _ := a.Verdict(std)
+		if v.Met {
+			t.Errorf("%s met without a signal: %+v", std, v.Checks)
+		}
+		var unmeasured []string
+		for _, c := range v.Unmeasured() {
+			unmeasured = append(unmeasured, c.Name)
+		}
+		if !slices.Contains(unmeasured, "signal") {
+			t.Errorf("%s: the signal check is not shown as unmeasured: %v", std, unmeasured)
+		}
+	}
+}
+
+// TestNHSStandard judges the default standard's checks from the table.
+func TestNHSStandard(t *testing.T) {
+	ms := time.Millisecond
+	s := settings(t, "wifi: {ssids: [CLINICAL]}\n")
+	if s.Standard != "nhs" {
+		t.Fatalf("default standard %q, want nhs", s.Standard)
+	}
+	w := ward(-64, -95, -70)
+	w.Link.RetryRatio, w.Link.BusyRatio = wifi.Some(0.1), wifi.Some(0.3)
+	in := Input{WiFi: w, Network: clean(0, 5*ms, 3*ms), Connect: wifi.Some(1.2), Roam: wifi.Some(0.15)}
+	if a := Assess(in, s); a.State != Good {
+		t.Errorf("want good, got %s: %s", a.State, a.Reason)
+	}
+	for _, bad := range []struct {
+		name  string
+		apply func(*Input)
+		check string
+	}{
+		{"signal -66", func(in *Input) { in.WiFi.Link.SignalAverage = wifi.Some(-66) }, "signal"},
+		{"noise -91", func(in *Input) { in.WiFi.Link.Noise = wifi.Some(-91) }, "noise"},
+		{"retries 25%", func(in *Input) { in.WiFi.Link.RetryRatio = wifi.Some(0.25) }, "retry"},
+		{"busy 60%", func(in *Input) { in.WiFi.Link.BusyRatio = wifi.Some(0.6) }, "channel_busy"},
+		{"connect 6 s", func(in *Input) { in.Connect = wifi.Some(6) }, "connect"},
+		{"roam 2.5 s", func(in *Input) { in.Roam = wifi.Some(2.5) }, "roam"},
+	} {
+		in2 := in
+		bad.apply(&in2)
+		a := Assess(in2, s)
+		v, _ := a.Verdict("nhs")
+		if a.State != Degraded || len(v.Failed()) != 1 || v.Failed()[0].Name != bad.check {
+			t.Errorf("%s: %s, failed %+v, want degraded on %s", bad.name, a.State, v.Failed(), bad.check)
+		}
+	}
+	// Without connect tests or roams the ward can still be good: those
+	// checks are shown as unmeasured.
+	in.Connect, in.Roam = wifi.Value{}, wifi.Value{}
+	a := Assess(in, s)
+	v, _ := a.Verdict("nhs")
+	if a.State != Good || len(v.Unmeasured()) != 2 || !strings.Contains(a.Reason, "2 of its checks not measured") {
+		t.Errorf("unmeasured connect/roam: %s %q %+v", a.State, a.Reason, v.Unmeasured())
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wardprobe/wardprobe/config"
 	"github.com/wardprobe/wardprobe/probe"
 )
 
@@ -71,7 +70,7 @@ func (w *Window) Observe(r probe.Result) {
 	if !r.Success && (r.Reason == probe.ReasonNoAddress || r.Reason == probe.ReasonNoInterface) {
 		ts.local, ts.detail = r.Reason, r.Detail
 	}
-	if r.Kind != config.KindICMP || r.Packets == 0 {
+	if r.Packets == 0 { // not a packet of a kind that counts for coverage
 		return
 	}
 	ts.icmp = true

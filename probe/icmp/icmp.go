@@ -1,6 +1,6 @@
-// Package icmp pings a target continuously with prometheus-community/pro-bing
-// and reports every packet's outcome: its round-trip time, or its loss once
-// the packet's own timeout has passed.
+// Package icmp is the icmp target kind: it pings a target continuously with
+// prometheus-community/pro-bing and reports every packet's outcome: its
+// round-trip time, or its loss once the packet's own timeout has passed.
 package icmp
 
 import (
@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 	xicmp "golang.org/x/net/icmp"
 
+	"github.com/wardprobe/wardprobe/config"
 	"github.com/wardprobe/wardprobe/probe"
 	"github.com/wardprobe/wardprobe/probe/netif"
 )
@@ -49,6 +50,93 @@ func DetectMode() (Mode, error) {
 		"(net.ipv4.ping_group_range = %q: %v) and raw sockets need CAP_NET_RAW (%v); "+
 		"run as root, grant CAP_NET_RAW (the systemd unit does) or widen ping_group_range",
 		strings.TrimSpace(string(rng)), err, rawErr)
+}
+
+// MaxPacketSize is the largest payload: a 1500-byte MTU less the IPv4 and
+// ICMP headers.
+const MaxPacketSize = 1472
+
+// Spec is an icmp target's own settings.
+type Spec struct {
+	// Address is a host name, an IP address or the word "gateway".
+	Address string `yaml:"address"`
+	// PacketSize is the ICMP payload size in bytes (default 56).
+	PacketSize int `yaml:"packet_size"`
+}
+
+// Default implements config.Spec.
+func (s *Spec) Default() {
+	if s.PacketSize == 0 {
+		s.PacketSize = 56
+	}
+}
+
+// Validate implements config.Spec.
+func (s *Spec) Validate(c *config.Checker) {
+	if s.Address == "" {
+		c.Errorf("address", "is required (a host, an IP address or the word gateway)")
+	} else if s.Address != "gateway" && !config.ValidHost(s.Address) {
+		c.Errorf("address", "%q is not a host name or IP address", s.Address)
+	}
+	if s.PacketSize < 24 || s.PacketSize > MaxPacketSize {
+		c.Errorf("packet_size", "%d is outside 24..%d", s.PacketSize, MaxPacketSize)
+	}
+}
+
+// Metric names.
+const (
+	metricSent   = "wardprobe_icmp_packets_sent_total"
+	metricLost   = "wardprobe_icmp_packets_lost_total"
+	metricRTT    = "wardprobe_icmp_rtt_seconds"
+	metricJitter = "wardprobe_icmp_jitter_seconds"
+	metricSocket = "wardprobe_icmp_socket_info"
+)
+
+// ModeUnavailable is the socket_info mode when no ICMP socket can be had.
+const ModeUnavailable Mode = "unavailable"
+
+// Kind returns the icmp kind.
+func Kind() probe.Kind {
+	return probe.Kind{
+		Kind: config.Kind{
+			Name: "icmp", NewSpec: func() config.Spec { return &Spec{} },
+			DefaultInterval: time.Second, MinInterval: 10 * time.Millisecond,
+			DefaultTimeout:   func(time.Duration) time.Duration { return 2 * time.Second },
+			TimeoutPerPacket: true,
+		},
+		New:      newJob,
+		Coverage: true,
+		Metrics: []probe.Metric{
+			{Name: metricSent, Help: "ICMP echo requests sent whose outcome is known (answered or lost).", Type: probe.Counter},
+			{Name: metricLost, Help: "ICMP echo requests lost: no reply within the per-packet timeout, or the send failed.", Type: probe.Counter},
+			{Name: metricRTT, Help: "Round-trip time of answered ICMP echo requests, in seconds.", Type: probe.Histogram, Buckets: probe.LatencyBuckets()},
+			{Name: metricJitter, Help: "Smoothed variation of consecutive ICMP round-trip times (RFC 3550), in seconds.", Type: probe.Gauge},
+			{Name: metricSocket, Help: "The kind of ICMP socket in use (unprivileged, raw or unavailable); always 1.", Type: probe.Info, Labels: []string{"mode"}, PerKind: true},
+		},
+	}
+}
+
+// newJob detects the socket mode afresh (so that a permission fixed before a
+// reload takes effect at once) and builds the target's pinger.
+func newJob(t config.Target, env probe.Env) (probe.Job, error) {
+	spec := t.Spec.(*Spec)
+	mode, err := DetectMode()
+	if err != nil {
+		env.Note(zerolog.ErrorLevel, "ICMP probes cannot run: "+err.Error())
+		return probe.Job{Prober: unavailable{t.Name}}, nil
+	}
+	env.Note(zerolog.InfoLevel, "ICMP sockets: "+string(mode))
+	return probe.Job{Runner: New(Config{Target: t.Name, Address: spec.Address, Interval: t.Interval.D(),
+		Timeout: t.Timeout.D(), Size: spec.PacketSize, Interface: env.Interface, Mode: mode}, env.Log)}, nil
+}
+
+// unavailable stands in for a target when no ICMP socket can be had.
+type unavailable struct{ target string }
+
+func (u unavailable) Probe(context.Context) probe.Result {
+	r := probe.Fail(u.target, "icmp", probe.ReasonPermission, "no ICMP socket available (see the log)")
+	r.Observations = []probe.Observation{probe.Ob(metricSocket, 1, string(ModeUnavailable))}
+	return r
 }
 
 // Config describes one continuously pinged target.
@@ -210,7 +298,9 @@ func (p *Pinger) judge(a attempt, addr string) probe.Result {
 	switch {
 	case a.got && a.rtt <= p.cfg.Timeout:
 		return probe.Result{Target: p.cfg.Target, Kind: "icmp", Time: time.Now(), Success: true,
-			Duration: a.rtt, Jitter: p.addRTT(a.rtt), Addr: addr, Packets: 1}
+			Duration: a.rtt, Jitter: p.addRTT(a.rtt), HaveJitter: true, Addr: addr, Packets: 1,
+			Observations: []probe.Observation{probe.Ob(metricSent, 1), probe.Ob(metricRTT, a.rtt.Seconds()),
+				probe.Ob(metricJitter, p.jitterValue().Seconds()), probe.Ob(metricSocket, 1, string(p.cfg.Mode))}}
 	case a.sendErr != nil:
 		r = probe.Fail(p.cfg.Target, "icmp", probe.Classify(a.sendErr), a.sendErr.Error())
 		r.Packets = 1
@@ -220,7 +310,15 @@ func (p *Pinger) judge(a attempt, addr string) probe.Result {
 		r = probe.Fail(p.cfg.Target, "icmp", probe.ReasonTimeout, fmt.Sprintf("no reply within %s", p.cfg.Timeout))
 		r.Packets = 1
 	}
-	r.Addr, r.Jitter = addr, p.jitterValue()
+	r.Addr = addr
+	r.Observations = []probe.Observation{probe.Ob(metricSocket, 1, string(p.cfg.Mode))}
+	if r.Packets > 0 {
+		r.Observations = append(r.Observations, probe.Ob(metricSent, 1), probe.Ob(metricLost, 1))
+	}
+	if j, ok := p.jitterState(); ok {
+		r.Jitter, r.HaveJitter = j, true
+		r.Observations = append(r.Observations, probe.Ob(metricJitter, j.Seconds()))
+	}
 	return r
 }
 
@@ -231,9 +329,15 @@ func (p *Pinger) addRTT(rtt time.Duration) time.Duration {
 }
 
 func (p *Pinger) jitterValue() time.Duration {
+	j, _ := p.jitterState()
+	return j
+}
+
+// jitterState returns the jitter and whether any packet was answered yet.
+func (p *Pinger) jitterState() (time.Duration, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.jitter.Value()
+	return p.jitter.Value(), p.jitter.have
 }
 
 // pingLogger sends pro-bing's log lines to zerolog; its "Fatalf" is not fatal.

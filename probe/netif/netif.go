@@ -106,21 +106,6 @@ func ParseDefaultGateway(r io.Reader, iface string) (net.IP, error) {
 	return best, nil
 }
 
-// WirelessInterfaces lists the interfaces that sysfs marks as wireless.
-func WirelessInterfaces() []string {
-	ents, err := os.ReadDir("/sys/class/net")
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, e := range ents {
-		if _, err := os.Stat("/sys/class/net/" + e.Name() + "/wireless"); err == nil {
-			out = append(out, e.Name())
-		}
-	}
-	return out
-}
-
 // Dialer returns a net.Dialer for probes of the interface under test over
 // network ("tcp" or "udp"): sourced from its address and, where the process
 // may, bound to the device (SO_BINDTODEVICE) so that traffic leaves through it

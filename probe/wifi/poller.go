@@ -56,6 +56,7 @@ type Poller struct {
 	iface  string
 	survey map[int]surveySample
 	caps   map[string]Capability
+	retry  retryWindow
 
 	scanMu   sync.Mutex
 	scanning bool
@@ -207,6 +208,11 @@ func (p *Poller) read(s *Snapshot, o *observation) {
 	s.Connected = len(p.cfg.SSIDs) == 0 || slices.Contains(p.cfg.SSIDs, cur.SSID)
 	*o = observation{now: o.now, connected: s.Connected, ssid: l.SSID, bssid: l.BSSID}
 	p.station(ifi, l, o)
+	if !l.Signal.OK && !l.SignalAverage.OK && cur.Signal != 0 {
+		// The driver gives no station signal (or reports 0): the scan
+		// results still say how loud the associated BSS is (mBm).
+		l.Signal = Some(float64(cur.Signal) / 100)
+	}
 	p.surveyInfo(ifi, l)
 	if sig := signal(*l); sig.OK && l.Noise.OK {
 		l.SNR = Some(sig.V - l.Noise.V)
@@ -265,6 +271,7 @@ func (p *Poller) station(ifi *mdwifi.Interface, l *Link, o *observation) {
 		l.RxBitrate = Some(float64(st.ReceiveBitrate))
 	}
 	l.ConnectedFor = st.Connected
+	l.RetryRatio = p.retry.add(o.now, l.BSSID, st.Connected, max(st.TransmittedPackets, 0), max(st.TransmitRetries, 0))
 	o.station, o.connectedFor = true, st.Connected
 	o.retries, o.failed, o.beaconLoss = uint64(max(st.TransmitRetries, 0)), uint64(max(st.TransmitFailed, 0)), uint64(max(st.BeaconLoss, 0))
 }
@@ -423,4 +430,41 @@ func (p *Poller) scan(ctx context.Context, name string) Capability {
 		c.Detail = fmt.Sprintf("last active scan failed: %v", err)
 	}
 	return c
+}
+
+// retryWindow keeps a minute of one association's transmit counters, for
+// the retry ratio.
+type retryWindow struct {
+	bssid   string
+	samples []retrySample
+}
+
+type retrySample struct {
+	at               time.Time
+	packets, retries int
+}
+
+// retryMinAttempts is the least number of transmission attempts a retry
+// ratio is computed from.
+const retryMinAttempts = 10
+
+// add records the counters of the association with bssid (connected for
+// connectedFor) at now and returns the retry ratio over the last minute.
+func (w *retryWindow) add(now time.Time, bssid string, connectedFor time.Duration, packets, retries int) Value {
+	if n := len(w.samples); bssid != w.bssid || n > 0 && (packets < w.samples[n-1].packets || retries < w.samples[n-1].retries) {
+		w.bssid, w.samples = bssid, w.samples[:0] // a new association: its counters start afresh
+	}
+	w.samples = append(w.samples, retrySample{now, packets, retries})
+	for len(w.samples) > 2 && now.Sub(w.samples[1].at) >= time.Minute {
+		w.samples = w.samples[1:]
+	}
+	first := w.samples[0]
+	dp, dr := packets-first.packets, retries-first.retries
+	if len(w.samples) == 1 && connectedFor < time.Minute {
+		dp, dr = packets, retries // the association is young: its whole life so far
+	}
+	if dp+dr < retryMinAttempts {
+		return Value{}
+	}
+	return Some(float64(dr) / float64(dp+dr))
 }

@@ -88,10 +88,19 @@ func TestPollStates(t *testing.T) {
 			check: func(t *testing.T, s Snapshot) {
 				want(t, !s.Link.SignalAverage.OK && s.Link.SNR == Some(36) && s.Link.SignalUsed() == Some(-56), "link: %+v", s.Link)
 			}},
-		{name: "no station data", fake: func(f *fakeSource) { f.stations, f.errStations = nil, syscall.EOPNOTSUPP },
+		{name: "no station data: signal from the associated BSS", fake: func(f *fakeSource) { f.stations, f.errStations = nil, syscall.EOPNOTSUPP },
 			check: func(t *testing.T, s Snapshot) {
-				want(t, s.Connected && !s.Link.Signal.OK && !s.Link.SNR.OK && !s.Link.TxBitrate.OK, "link: %+v", s.Link)
+				want(t, s.Connected && s.Link.Signal == Some(-55) && !s.Link.SignalAverage.OK && s.Link.SNR == Some(37) && !s.Link.TxBitrate.OK,
+					"link: %+v", s.Link)
 			}},
+		{name: "station signal 0 and no BSS signal: no signal at all", fake: func(f *fakeSource) {
+			f.stations[0].Signal, f.stations[0].SignalAverage = 0, 0
+			for _, ap := range f.aps {
+				ap.Signal = 0
+			}
+		}, check: func(t *testing.T, s Snapshot) {
+			want(t, s.Connected && !s.Link.SignalUsed().OK && !s.Link.SNR.OK, "link: %+v", s.Link)
+		}},
 		{name: "first station interface when none is named", fake: func(f *fakeSource) {
 			ap := &mdwifi.Interface{Index: 1, Name: "wlan9", Type: mdwifi.InterfaceTypeAP}
 			p2p := &mdwifi.Interface{Index: 2, Type: mdwifi.InterfaceTypeP2PDevice}

@@ -71,6 +71,10 @@ type Link struct {
 	// BusyRatio is the share of time the channel was busy (0..1), from
 	// survey data, over the last poll interval when the counters allow.
 	BusyRatio Value
+	// RetryRatio is the share of transmission attempts to the AP that were
+	// retries, retries/(frames sent + retries), over the last minute of the
+	// association (measured once at least 10 attempts were made).
+	RetryRatio Value
 	// ConnectedFor is how long the station has been associated.
 	ConnectedFor time.Duration
 }

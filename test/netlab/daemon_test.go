@@ -71,7 +71,7 @@ func TestReload(t *testing.T) {
 	t.Parallel()
 	l := lab.New(t)
 	probeNS, _, probeIf, _ := pair(t, l)
-	d := l.Wardprobe(wardprobeBin, probeNS, location("reload")+fmt.Sprintf(reloadBase, probeIf))
+	d := l.Wardprobe(wardprobeBin, probeNS, location("reload")+fmt.Sprintf(reloadBase, probeIf), "--web.enable-lifecycle")
 	before := d.WaitFor(t, 30*time.Second, "keep and drop to report", func(s lab.Samples) bool {
 		_, ok := s.Get("wardprobe_target_up", "target", "drop")
 		return ok && s.Value("wardprobe_icmp_packets_sent_total", "target", "keep") >= 20
