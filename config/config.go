@@ -145,5 +145,8 @@ func yamlSyntaxError(file string, data []byte, err error) Error {
 			}
 		}
 	}
-	return Error{File: file, Line: line, Msg: "invalid YAML: " + msg}
+	if hl, hint, ok := syntaxHint(data); ok {
+		return Error{File: file, Line: hl, Msg: "invalid YAML: " + hint}
+	}
+	return Error{File: file, Line: line, Msg: "invalid YAML near here: " + msg}
 }

@@ -172,6 +172,21 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	})
 }
 
+// sectionOf returns the top-level section whose keys include key ("" if none).
+func sectionOf(key string) string {
+	t := reflect.TypeOf(Config{})
+	for i := 0; i < t.NumField(); i++ {
+		ft := t.Field(i).Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct && ft != reflect.TypeOf(Target{}) && slices.Contains(yamlKeys(ft), key) {
+			return strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		}
+	}
+	return ""
+}
+
 // unknownKey reports a key no struct has, with a "did you mean" when one of
 // names is close.
 func (d *decoder) unknownKey(k *yaml.Node, p string, names []string) {
@@ -179,8 +194,12 @@ func (d *decoder) unknownKey(k *yaml.Node, p string, names []string) {
 		return // no suggestion worked out for an error not shown
 	}
 	msg := "unknown key"
-	if s := suggest(k.Value, names); s != "" {
+	if s, ok := commonMistakes()[k.Value]; ok && slices.Contains(names, s) {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	} else if s := suggest(k.Value, names); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	} else if section := sectionOf(k.Value); section != "" && !strings.Contains(p, ".") && !strings.Contains(p, "[") {
+		msg += fmt.Sprintf(" at the top level: %s belongs under %s: (indent it by two spaces below %s:)", k.Value, section, section)
 	}
 	d.errorf(k.Line, p, "%s", msg)
 }
