@@ -40,7 +40,7 @@ func targetCommand(app *kingpin.Application, stderr io.Writer, redact *secret.Re
 	maxTests := cmd.Flag("max-tests", "Clients that may test at once (others get 503).").Default(fmt.Sprint(speedtarget.DefaultMaxTests)).Int()
 	maxStreams := cmd.Flag("max-streams", "Transfers one client may have in flight.").Default(fmt.Sprint(speedtarget.DefaultMaxStreams)).Int()
 	maxUpload := int64(speedtarget.DefaultMaxUploadBytes)
-	cmd.Flag("max-upload-bytes", "Largest upload request body (e.g. 32MiB).").SetValue(sizeValue{&maxUpload})
+	cmd.Flag("max-upload-bytes", "Largest upload request body (default "+config.ByteSize(maxUpload).String()+").").PlaceHolder("SIZE").SetValue(sizeValue{&maxUpload})
 	maxSide := cmd.Flag("max-side", "Largest N served as random{N}x{N}.jpg (2·N² bytes).").Default(fmt.Sprint(speedtarget.DefaultMaxSide)).Int()
 	stall := cmd.Flag("stall-timeout", "Abort a transfer making no progress for this long.").Default(speedtarget.DefaultStallTimeout.String()).Duration()
 	newLog := logOptions(cmd, stderr, redact)

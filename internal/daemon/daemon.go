@@ -66,8 +66,7 @@ type Daemon struct {
 	ctx context.Context
 	cfg *config.Config
 
-	stateMu sync.Mutex
-	up      map[string]bool // last up state per target, to log changes
+	tlog *targetLog // logs target state changes, damped
 }
 
 // load reads and builds the config file.
@@ -93,7 +92,7 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.OpenWiFi == nil {
 		opts.OpenWiFi = wifi.OpenNL80211
 	}
-	d := &Daemon{opts: opts, log: opts.Log, up: map[string]bool{}, ctx: ctx, cov: coverage.NewWindow(0)}
+	d := &Daemon{opts: opts, log: opts.Log, ctx: ctx, cov: coverage.NewWindow(0), tlog: newTargetLog(opts.Log)}
 	plan, err := d.load()
 	if err != nil {
 		return fmt.Errorf("loading config: %w", err)
@@ -150,6 +149,11 @@ func (d *Daemon) apply(p *Plan) {
 		d.log.WithLevel(n.Level).Msg(n.Msg)
 	}
 	d.cfg = p.Config
+	intervals := map[string]time.Duration{}
+	for _, j := range p.Jobs {
+		intervals[j.Name] = j.Interval
+	}
+	d.tlog.setIntervals(intervals)
 	d.exp.Apply(p.Config)
 	started, stopped := d.sched.Apply(d.ctx, p.Jobs)
 	for _, pt := range d.parts {
@@ -185,22 +189,9 @@ func errLines(errs config.Errors) []string {
 	return out
 }
 
-// emit passes a result to the exporter and coverage, and logs a target
-// going down or up.
+// emit passes a result to the exporter, coverage and the target log.
 func (d *Daemon) emit(r probe.Result) {
 	d.exp.Observe(r)
 	d.cov.Observe(r)
-	d.stateMu.Lock()
-	was, seen := d.up[r.Target]
-	d.up[r.Target] = r.Success
-	d.stateMu.Unlock()
-	if seen && was == r.Success {
-		return
-	}
-	if r.Success {
-		d.log.Info().Str("target", r.Target).Str("kind", r.Kind).Str("address", r.Addr).Msg("target up")
-	} else {
-		d.log.Warn().Str("target", r.Target).Str("kind", r.Kind).Str("reason", string(r.Reason)).
-			Str("detail", r.Detail).Msg("target down")
-	}
+	d.tlog.observe(r)
 }
