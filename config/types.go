@@ -184,6 +184,8 @@ type Throughput struct {
 	MaxBytes ByteSize `yaml:"max_bytes"`
 	// DailyBudget bounds the bytes tests may move per day; tests pause after.
 	DailyBudget ByteSize `yaml:"daily_budget"`
+	// BasicAuth authenticates to the target (its web config's basic auth).
+	BasicAuth *BasicAuth `yaml:"basic_auth"`
 }
 
 // Push configures remote-write store-and-forward (off when absent).
@@ -194,5 +196,18 @@ type Push struct {
 	MaxQueueBytes ByteSize `yaml:"max_queue_bytes"`
 	MaxQueueAge   Duration `yaml:"max_queue_age"`
 	// BearerTokenFile holds a token sent as Authorization: Bearer (never logged).
-	BearerTokenFile string `yaml:"bearer_token_file"`
+	BearerTokenFile SecretFile `yaml:"bearer_token_file"`
+}
+
+// SecretFile is the path of a file holding one credential (a password, a
+// token, a pre-shared key), as Prometheus' password_file: the config holds
+// no secret, only where to find it. Building a config reads every
+// SecretFile, so that check-config refuses one that cannot be read, and
+// registers its content to be masked in every output.
+type SecretFile string
+
+// BasicAuth is HTTP basic authentication with the password in a file.
+type BasicAuth struct {
+	Username     string     `yaml:"username"`
+	PasswordFile SecretFile `yaml:"password_file"`
 }

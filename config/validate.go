@@ -181,6 +181,10 @@ func (v *validator) throughput(tp *Throughput) {
 	case tp.MaxBytes > MaxThroughputBytes:
 		v.errorf("throughput.max_bytes", "%s is more than the most one test may move, %s", tp.MaxBytes, ByteSize(MaxThroughputBytes))
 	}
+	v.basicAuth("throughput.basic_auth", tp.BasicAuth)
+	if tp.BasicAuth != nil && tp.URL != "" && strings.Contains(tp.URL, "@") {
+		v.errorf("throughput.basic_auth", "is given twice: remove the user:password@ from throughput.url")
+	}
 	switch {
 	case tp.DailyBudget < tp.MaxBytes:
 		v.errorf("throughput.daily_budget", "is smaller than max_bytes, so no test could run")
@@ -203,6 +207,19 @@ func (v *validator) push(p *Push) {
 	}
 	if p.MaxQueueAge.D() < time.Minute {
 		v.errorf("push.max_queue_age", "must be at least 1m")
+	}
+}
+
+// basicAuth checks a basic_auth section: both keys are required.
+func (v *validator) basicAuth(p string, a *BasicAuth) {
+	if a == nil {
+		return
+	}
+	if a.Username == "" {
+		v.errorf(p+".username", "is required")
+	}
+	if a.PasswordFile == "" {
+		v.errorf(p+".password_file", "is required (a file holding the password)")
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/rs/zerolog"
@@ -49,6 +50,16 @@ func Build(cfg *config.Config, iface string, log zerolog.Logger, redact *secret.
 		}
 	}}
 	var errs config.Errors
+	for _, s := range cfg.Strings() {
+		if strings.Contains(s, "://") {
+			redact.AddURL(s) // credentials written in a URL are masked wherever they turn up
+		}
+	}
+	for _, sf := range cfg.SecretFiles() {
+		if _, err := redact.ReadFile(string(sf.File)); err != nil {
+			errs = append(errs, cfg.Errorf(sf.Path, "%v", err))
+		}
+	}
 	for i, t := range cfg.Targets {
 		path := fmt.Sprintf("targets[%d]", i)
 		kind, ok := kinds.Find(t.Kind)

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"path/filepath"
 
 	"github.com/wardprobe/wardprobe/config"
@@ -97,8 +98,16 @@ func (d *Daemon) startThroughput(ctx context.Context, cfg *config.Config, budget
 	tp := cfg.Throughput
 	log := d.log.With().Str("component", "throughput").Logger()
 	budget.SetLimit(int64(tp.DailyBudget))
+	target := tp.URL
+	if a := tp.BasicAuth; a != nil && tp.Mode == throughput.ModeOnPrem {
+		pw, err := d.opts.Redact.ReadFile(string(a.PasswordFile)) // Build has read it once already
+		if u, perr := url.Parse(tp.URL); err == nil && perr == nil {
+			u.User = url.UserPassword(a.Username, pw)
+			target = u.String()
+		}
+	}
 	r, err := throughput.NewRunner(throughput.Config{
-		Mode: tp.Mode, URL: tp.URL, ServerIDs: tp.ServerIDs, Interface: cfg.WiFi.Interface,
+		Mode: tp.Mode, URL: target, ServerIDs: tp.ServerIDs, Interface: cfg.WiFi.Interface,
 		Timeout: tp.Timeout.D(), UserAgent: "wardprobe/" + d.opts.Version,
 	}, tp.Interval.D(), int64(tp.MaxBytes), budget)
 	done := make(chan struct{})

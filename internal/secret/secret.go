@@ -91,6 +91,31 @@ type Redactor struct {
 // urlInText finds URLs with credentials in free text.
 var urlInText = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]+`)
 
+// AddURL makes r mask the credentials of the URL u (its password and the
+// values of credential-like query parameters) wherever they appear, even
+// where the URL is quoted only in part (a relative redirect, say).
+func (r *Redactor) AddURL(u string) {
+	p, err := url.Parse(u)
+	if err != nil || p.Scheme == "" {
+		return
+	}
+	if pw, ok := p.User.Password(); ok {
+		r.Add(pw)
+		r.Add(url.PathEscape(pw))
+	}
+	for k, vs := range p.Query() {
+		if sensitiveQuery.MatchString(k) {
+			for _, v := range vs {
+				r.Add(v)
+				r.Add(url.QueryEscape(v))
+			}
+		}
+	}
+}
+
+// queryInText finds query parameters in free text (a relative URL, say).
+var queryInText = regexp.MustCompile(`[?&][A-Za-z_][A-Za-z0-9_.-]*=[^\s&"'<>#]+`)
+
 // Add makes r mask v wherever it appears (values shorter than 4 bytes are
 // not masked: they would mangle ordinary text).
 func (r *Redactor) Add(v string) {
@@ -130,6 +155,15 @@ func (r *Redactor) String(s string) string {
 				return u
 			}
 			return URL(u)
+		})
+	}
+	if strings.Contains(s, "=") {
+		s = queryInText.ReplaceAllStringFunc(s, func(q string) string {
+			k, _, _ := strings.Cut(q[1:], "=")
+			if !sensitiveQuery.MatchString(k) {
+				return q
+			}
+			return q[:1] + k + "=" + Mask
 		})
 	}
 	return s

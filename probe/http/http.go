@@ -5,6 +5,7 @@ package http
 
 import (
 	"context"
+	"encoding/base64"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/wardprobe/wardprobe/config"
+	"github.com/wardprobe/wardprobe/internal/secret"
 	"github.com/wardprobe/wardprobe/probe"
 	"github.com/wardprobe/wardprobe/probe/netif"
 )
@@ -47,6 +49,10 @@ type Spec struct {
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 	// FollowRedirects follows up to MaxRedirects redirects (default true).
 	FollowRedirects *bool `yaml:"follow_redirects"`
+	// BasicAuth sends basic authentication, the password read from a file.
+	BasicAuth *config.BasicAuth `yaml:"basic_auth"`
+	// BearerTokenFile holds a token sent as Authorization: Bearer.
+	BearerTokenFile config.SecretFile `yaml:"bearer_token_file"`
 }
 
 // Default implements config.Spec.
@@ -81,6 +87,17 @@ func (s *Spec) Validate(c *config.Checker) {
 	if s.MaxBodyBytes < 0 || s.MaxBodyBytes > MaxBodyBytes {
 		c.Errorf("max_body_bytes", "must be between 0 and 1GiB")
 	}
+	if a := s.BasicAuth; a != nil {
+		if a.Username == "" {
+			c.Errorf("basic_auth.username", "is required")
+		}
+		if a.PasswordFile == "" {
+			c.Errorf("basic_auth.password_file", "is required (a file holding the password)")
+		}
+		if s.BearerTokenFile != "" {
+			c.Errorf("bearer_token_file", "cannot be used with basic_auth")
+		}
+	}
 }
 
 // Phases of a fetch, in order: the values of the "phase" label.
@@ -114,7 +131,13 @@ func Kind() probe.Kind {
 		},
 		New: func(t config.Target, env probe.Env) (probe.Job, error) {
 			p, err := New(t.Name, *t.Spec.(*Spec), env.Interface)
-			return probe.Job{Prober: p}, err
+			if err != nil {
+				return probe.Job{}, err
+			}
+			if err := p.authenticate(env.Secrets); err != nil {
+				return probe.Job{}, err
+			}
+			return probe.Job{Prober: p}, nil
 		},
 		Metrics: []probe.Metric{
 			{Name: metricPhase, Help: "Duration of each phase of the last HTTP probe, in seconds.", Type: probe.Gauge, Labels: []string{"phase"}},
@@ -132,6 +155,8 @@ type Prober struct {
 	spec  Spec
 	iface string
 	roots *x509.CertPool
+	// auth is the Authorization header value ("" for none).
+	auth string
 }
 
 // New returns a Prober for the target name with spec, bound to iface when
@@ -237,6 +262,9 @@ func (p *Prober) Probe(ctx context.Context) probe.Result {
 		return fail(probe.ReasonOther, err.Error())
 	}
 	req.Header.Set("User-Agent", UserAgent)
+	if p.auth != "" {
+		req.Header.Set("Authorization", p.auth)
+	}
 	resp, err := client.Do(req)
 	var (
 		res    probe.Result
@@ -275,6 +303,27 @@ func (p *Prober) Probe(ctx context.Context) probe.Result {
 		res.Observations = append(res.Observations, probe.Ob(metricPhase, phases[i].Seconds(), name))
 	}
 	return res
+}
+
+// authenticate reads the credential files through secrets, which masks
+// their content in every output from then on.
+func (p *Prober) authenticate(secrets *secret.Redactor) error {
+	switch {
+	case p.spec.BasicAuth != nil:
+		pw, err := secrets.ReadFile(string(p.spec.BasicAuth.PasswordFile))
+		if err != nil {
+			return &config.FieldError{Key: "basic_auth.password_file", Err: err}
+		}
+		p.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(p.spec.BasicAuth.Username+":"+pw))
+		secrets.Add(p.auth)
+	case p.spec.BearerTokenFile != "":
+		tok, err := secrets.ReadFile(string(p.spec.BearerTokenFile))
+		if err != nil {
+			return &config.FieldError{Key: "bearer_token_file", Err: err}
+		}
+		p.auth = "Bearer " + tok
+	}
+	return nil
 }
 
 func (p *Prober) statusOK(code int) bool {
