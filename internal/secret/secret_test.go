@@ -12,9 +12,9 @@ import (
 func TestURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"http://u:p4ss@h:8080/x?token=abc&x=1": "http://u:<secret>@h:8080/x?token=<secret>&x=1",
-		"https://h/health":                      "https://h/health",
-		"http://h/?api_key=k&Signature=s":       "http://h/?Signature=<secret>&api_key=<secret>",
-		"::bad":                                 Mask,
+		"https://h/health":                     "https://h/health",
+		"http://h/?api_key=k&Signature=s":      "http://h/?Signature=<secret>&api_key=<secret>",
+		"::bad":                                Mask,
 	} {
 		if got := URL(in); got != want {
 			t.Errorf("URL(%q) = %q, want %q", in, got, want)
