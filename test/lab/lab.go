@@ -337,3 +337,65 @@ func (l *Lab) DNS(ns, listen string, records ...string) *Proc {
 		"--bind-interfaces", "--listen-address=" + listen, "--port=53", "--user=root", "--pid-file="}, records...)
 	return l.Start(ns, args...)
 }
+
+// MemoryCap puts the process pid in a new memory cgroup limited to limit
+// bytes (cgroup v2's memory.max, or v1's memory.limit_in_bytes), removed
+// when the test ends. It returns a function reporting the cgroup's peak
+// memory use in bytes (0 when the kernel does not say).
+func (l *Lab) MemoryCap(pid int, limit int64) (peak func() int64) {
+	l.t.Helper()
+	self, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	var dir, limitFile, peakFile string
+	for _, line := range strings.Split(string(self), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		switch {
+		case f[1] == "memory": // v1
+			dir, limitFile, peakFile = filepath.Join("/sys/fs/cgroup/memory", f[2]), "memory.limit_in_bytes", "memory.max_usage_in_bytes"
+		case f[0] == "0" && dir == "": // v2
+			base := "/sys/fs/cgroup"
+			if _, err := os.Stat("/sys/fs/cgroup/unified/cgroup.procs"); err == nil {
+				base = "/sys/fs/cgroup/unified"
+			}
+			if c, err := os.ReadFile(filepath.Join(base, f[2], "cgroup.controllers")); err == nil && strings.Contains(string(c), "memory") {
+				dir, limitFile, peakFile = filepath.Join(base, f[2]), "memory.max", "memory.peak"
+			}
+		}
+	}
+	if dir == "" {
+		l.t.Fatal("no memory cgroup controller to cap a process with")
+	}
+	cg := filepath.Join(dir, fmt.Sprintf("%s-cap%d", l.prefix, pid))
+	if err := os.Mkdir(cg, 0o755); err != nil {
+		l.t.Fatalf("memory cgroup: %v", err)
+	}
+	l.t.Cleanup(func() {
+		// Move what is left back to the parent, then remove the group.
+		if b, err := os.ReadFile(filepath.Join(cg, "cgroup.procs")); err == nil {
+			for _, p := range strings.Fields(string(b)) {
+				_ = os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(p), 0o644)
+			}
+		}
+		_ = os.Remove(cg)
+	})
+	if err := os.WriteFile(filepath.Join(cg, limitFile), []byte(fmt.Sprint(limit)), 0o644); err != nil {
+		l.t.Fatalf("memory cgroup limit: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(cg, "cgroup.procs"), []byte(fmt.Sprint(pid)), 0o644); err != nil {
+		l.t.Fatalf("memory cgroup: moving %d: %v", pid, err)
+	}
+	return func() int64 {
+		b, err := os.ReadFile(filepath.Join(cg, peakFile))
+		if err != nil {
+			return 0
+		}
+		var n int64
+		fmt.Sscan(strings.TrimSpace(string(b)), &n)
+		return n
+	}
+}
