@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // SecretFiles returns every SecretFile the config names, by the dotted path
@@ -88,6 +90,64 @@ func walkStrings(v reflect.Value, out *[]string) {
 	case reflect.Map:
 		for _, k := range v.MapKeys() {
 			walkStrings(v.MapIndex(k), out)
+		}
+	}
+}
+
+// YAML returns the config in force as YAML, defaults filled in and each
+// target's own keys beside its common ones: what the landing page's config
+// view shows (after redaction).
+func (c *Config) YAML() ([]byte, error) {
+	var root yaml.Node
+	if err := root.Encode(c); err != nil {
+		return nil, err
+	}
+	// Replace the targets, whose Spec the struct encoding leaves out.
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value != "targets" {
+			continue
+		}
+		var list yaml.Node
+		list.Kind = yaml.SequenceNode
+		for _, t := range c.Targets {
+			var n yaml.Node
+			if err := n.Encode(t); err != nil {
+				return nil, err
+			}
+			if t.Spec != nil {
+				var spec yaml.Node
+				if err := spec.Encode(t.Spec); err != nil {
+					return nil, err
+				}
+				n.Content = append(n.Content, spec.Content...)
+			}
+			list.Content = append(list.Content, &n)
+		}
+		root.Content[i+1] = &list
+	}
+	prune(&root)
+	return yaml.Marshal(&root)
+}
+
+// prune drops keys whose value is null, empty text or an empty list: what
+// the file could leave out.
+func prune(n *yaml.Node) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		kept := n.Content[:0]
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			v := n.Content[i+1]
+			prune(v)
+			if v.Tag == "!!null" || (v.Kind == yaml.ScalarNode && v.Tag == "!!str" && v.Value == "") ||
+				(v.Kind == yaml.SequenceNode || v.Kind == yaml.MappingNode) && len(v.Content) == 0 {
+				continue
+			}
+			kept = append(kept, n.Content[i], v)
+		}
+		n.Content = kept
+	case yaml.SequenceNode, yaml.DocumentNode:
+		for _, c := range n.Content {
+			prune(c)
 		}
 	}
 }

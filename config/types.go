@@ -211,3 +211,9 @@ type BasicAuth struct {
 	Username     string     `yaml:"username"`
 	PasswordFile SecretFile `yaml:"password_file"`
 }
+
+// MarshalYAML writes d in Prometheus style.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// MarshalYAML writes b with its largest binary unit.
+func (b ByteSize) MarshalYAML() (any, error) { return b.String(), nil }

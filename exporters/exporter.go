@@ -53,6 +53,12 @@ type TargetStatus struct {
 	Probes, Failures uint64
 	// PacketsSent and PacketsLost count the packets of a kind that counts for coverage.
 	PacketsSent, PacketsLost uint64
+	// LastMinute is what the target did over the last minute; Failures its
+	// last failed results, oldest first.
+	LastMinute Minute
+	RecentFailures []Failure
+
+	recent *recent
 }
 
 // kindMetric is one of a kind's metrics on client_golang's types.
@@ -171,6 +177,9 @@ type Exporter struct {
 	mu        sync.RWMutex // Observe holds it for reading, Apply for writing
 	cfg       *config.Config
 	reloadOKv bool
+	// reloadErrs are the errors of the last failed reload, reloadAt its time.
+	reloadErrs []string
+	reloadAt   time.Time
 	targets   map[Target]*TargetStatus
 	// statusMu guards the TargetStatus values, which Observe updates
 	// concurrently under the read lock.
@@ -262,7 +271,7 @@ func (e *Exporter) Apply(cfg *config.Config) {
 		if _, ok := e.targets[k]; ok {
 			continue
 		}
-		e.targets[k] = &TargetStatus{Target: k}
+		e.targets[k] = &TargetStatus{Target: k, recent: &recent{}}
 		e.probes.WithLabelValues(k.Name, k.Kind)
 		for _, m := range e.kinds[k.Kind].Metrics {
 			e.metrics[m.Name].start(k.Name)
@@ -304,10 +313,11 @@ func equalLabels(a, b prometheus.Labels) bool {
 	return true
 }
 
-// SetReload records the outcome of a config reload.
-func (e *Exporter) SetReload(ok bool, at time.Time) {
+// SetReload records the outcome of a config reload at at, with the errors
+// of a failed one (already redacted), for the landing page.
+func (e *Exporter) SetReload(ok bool, at time.Time, errs []string) {
 	e.mu.Lock()
-	e.reloadOKv = ok
+	e.reloadOKv, e.reloadAt, e.reloadErrs = ok, at, errs
 	e.mu.Unlock()
 	e.reloadOK.Set(boolf(ok))
 	if ok {
@@ -352,6 +362,7 @@ func (e *Exporter) observeStatus(st *TargetStatus, r probe.Result) {
 			st.PacketsLost += uint64(r.Packets)
 		}
 	}
+	st.recent.add(r)
 }
 
 // Targets returns the status of every target, sorted by name.
@@ -361,8 +372,13 @@ func (e *Exporter) Targets() []TargetStatus {
 	e.statusMu.Lock()
 	defer e.statusMu.Unlock()
 	out := make([]TargetStatus, 0, len(e.targets))
+	now := time.Now()
 	for _, st := range e.targets {
-		out = append(out, *st)
+		c := *st
+		c.LastMinute = st.recent.minute(now)
+		c.RecentFailures = append([]Failure(nil), st.recent.failures...)
+		c.recent = nil
+		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

@@ -272,7 +272,8 @@ func TestLandingPageShowsEverySection(t *testing.T) {
 	for _, want := range []string{
 		"Royal Example Hospital", "Block B", "Ward 7", // location
 		"CLINICAL", "good", // Wi-Fi and coverage in words
-		"gateway", "down: refused", // targets
+		"gateway", "refused — the service refused the connection", // targets
+		"This spot is NOT OK", "pacs (tcp): down: the service refused the connection", // the verdict and what fails
 		"95.0 Mbit/s down", "latency idle", "last test failed: stalled", // throughput
 	} {
 		if !strings.Contains(page, want) {
@@ -357,3 +358,7 @@ func TestReloadEndpointOffByDefault(t *testing.T) {
 		t.Errorf("POST /-/reload without the flag: %d, %d reloads: %s", rec.Code, calls, rec.Body)
 	}
 }
+
+func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func e2eRedactor() *secret.Redactor { return &secret.Redactor{} }

@@ -35,13 +35,14 @@ type Server struct {
 	opts    ServerOptions
 	redact  *secret.Redactor
 	log     *slog.Logger
-	srv     *http.Server
-	landing *template.Template
+	srv        *http.Server
+	landing    *template.Template
+	configPage *template.Template
 }
 
 // NewServer returns a Server for exp.
 func NewServer(exp *Exporter, opts ServerOptions) *Server {
-	s := &Server{exp: exp, opts: opts, redact: opts.Redact, log: opts.Log, landing: newLandingTemplate()}
+	s := &Server{exp: exp, opts: opts, redact: opts.Redact, log: opts.Log, landing: newLandingTemplate(), configPage: newConfigTemplate()}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(exp.Gatherer(), promhttp.HandlerOpts{
 		ErrorHandling:       promhttp.ContinueOnError,
@@ -51,6 +52,7 @@ func NewServer(exp *Exporter, opts ServerOptions) *Server {
 	mux.HandleFunc("/-/reload", s.handleReload)
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "Healthy.\n") })
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "Ready.\n") })
+	mux.HandleFunc("/config", s.handleConfig)
 	mux.HandleFunc("/", s.handleLanding)
 	s.srv = &http.Server{
 		Handler:           mux,

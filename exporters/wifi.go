@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -323,10 +322,10 @@ func (v wifiView) Facts() []fact {
 
 // standardView is one standard's verdict in words.
 type standardView struct {
-	Name   string
-	Met    bool
-	Ward   bool
-	Checks string
+	Name  string
+	Met   bool
+	Ward  bool
+	Items []string
 }
 
 // Standards are the verdicts on every standard, the ward's first.
@@ -337,7 +336,7 @@ func (v wifiView) Standards() []standardView {
 		for _, c := range vd.Checks {
 			checks = append(checks, c.String())
 		}
-		sv := standardView{Name: vd.Standard, Met: vd.Met, Ward: vd.Standard == v.Cov.Standard, Checks: strings.Join(checks, "; ")}
+		sv := standardView{Name: vd.Standard, Met: vd.Met, Ward: vd.Standard == v.Cov.Standard, Items: checks}
 		if sv.Ward {
 			out = append([]standardView{sv}, out...)
 		} else {

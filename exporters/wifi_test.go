@@ -232,29 +232,29 @@ func TestLandingWiFi(t *testing.T) {
 		want  []string
 	}{
 		{"good", []wifi.Snapshot{linkSnapshot(-60, -64)}, goodNet(), []string{
-			`Wi-Fi <span class="state ok">connected</span> on <b>wlan0</b>`,
-			`<span class="state ok">good: meets the voice standard</span>`,
-			`<th>signal</th><td>-60 dBm</td>`, `<th>SNR</th><td>32 dB</td>`, `3 roams · 1 disconnects · 2s disconnected`,
-			`<th>standard voice (this ward)</th><td><span class="state ok">met</span>`,
+			`Wi-Fi <span class="badge ok">connected</span> on <b>wlan0</b>`,
+			`<span class="badge ok">good: meets the voice standard</span>`,
+			`<dt>signal</dt><dd>-60 dBm</dd>`, `<dt>SNR</dt><dd>32 dB</dd>`, `3 roams · 1 disconnects · 2s disconnected`,
+			`<h3>standard voice (this ward) <span class="badge ok">met</span></h3>`,
 		}},
 		{"degraded", []wifi.Snapshot{linkSnapshot(-70, math.NaN())}, goodNet(), []string{
-			`<span class="state warn">degraded: usable, below the voice standard</span>`,
+			`<span class="badge warn">degraded: usable, below the voice standard</span>`,
 			`signal FAILS: -70 dBm (needs &gt;= -67 dBm)`,
-			`<th>standard voice (this ward)</th><td><span class="state bad">not met</span>`,
+			`<h3>standard voice (this ward) <span class="badge bad">not met</span></h3>`,
 		}},
 		{"not-spot", []wifi.Snapshot{linkSnapshot(-85, math.NaN())}, goodNet(), []string{
-			`<span class="state bad">not-spot: not usable here</span>`, `below the not-spot floor of -80 dBm`,
+			`<span class="badge bad">not-spot: not usable here</span>`, `below the not-spot floor of -80 dBm`,
 		}},
 		{"disconnected", []wifi.Snapshot{{Interface: "wlan0", Present: true, Detail: "wlan0 is not associated with any access point"}}, goodNet(), []string{
-			`Wi-Fi <span class="state bad">not connected</span>`, `<span class="state bad">disconnected</span>`,
+			`Wi-Fi <span class="badge bad">not connected</span>`, `<span class="badge bad">disconnected</span>`,
 		}},
 		{"unplugged", []wifi.Snapshot{unplugged}, goodNet(), []string{
-			`Wi-Fi <span class="state bad">Wi-Fi interface missing</span>`, `wlan0 is missing (unplugged`,
+			`Wi-Fi <span class="badge bad">Wi-Fi interface missing</span>`, `wlan0 is missing (unplugged`,
 		}},
 		{"no Wi-Fi", []wifi.Snapshot{noWiFi}, goodNet(), []string{
-			`Wi-Fi <span class="state bad">no Wi-Fi interface</span>`, `no Wi-Fi interface on this machine`,
+			`Wi-Fi <span class="badge bad">no Wi-Fi interface</span>`, `no Wi-Fi interface on this machine`,
 		}},
-		{"not judged yet", nil, goodNet(), []string{`<span class="state none">not judged yet</span>`}},
+		{"not judged yet", nil, goodNet(), []string{`<span class="badge none">not judged yet</span>`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _ := wifiServer(t, tc.net, tc.snaps...)

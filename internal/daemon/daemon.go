@@ -166,17 +166,22 @@ func (d *Daemon) apply(p *Plan) {
 func (d *Daemon) reload() error {
 	plan, err := d.load()
 	if err != nil {
-		d.exp.SetReload(false, time.Now())
+		lines := []string{d.opts.Redact.String(err.Error())}
 		var errs config.Errors
 		if errors.As(err, &errs) {
-			d.log.Error().Strs("errors", errLines(errs)).Msg("config reload failed; keeping the running config")
+			lines = errLines(errs)
+			d.log.Error().Strs("errors", lines).Msg("config reload failed; keeping the running config")
 		} else {
 			d.log.Error().Err(err).Msg("config reload failed; keeping the running config")
 		}
+		for i := range lines {
+			lines[i] = d.opts.Redact.String(lines[i])
+		}
+		d.exp.SetReload(false, time.Now(), lines)
 		return err
 	}
 	d.apply(plan)
-	d.exp.SetReload(true, time.Now())
+	d.exp.SetReload(true, time.Now(), nil)
 	d.log.Info().Str("config", plan.Config.File).Int("targets", len(plan.Config.Targets)).Msg("config reloaded")
 	return nil
 }
