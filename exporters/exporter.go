@@ -55,7 +55,7 @@ type TargetStatus struct {
 	PacketsSent, PacketsLost uint64
 	// LastMinute is what the target did over the last minute; Failures its
 	// last failed results, oldest first.
-	LastMinute Minute
+	LastMinute     Minute
 	RecentFailures []Failure
 
 	recent *recent
@@ -180,7 +180,7 @@ type Exporter struct {
 	// reloadErrs are the errors of the last failed reload, reloadAt its time.
 	reloadErrs []string
 	reloadAt   time.Time
-	targets   map[Target]*TargetStatus
+	targets    map[Target]*TargetStatus
 	// statusMu guards the TargetStatus values, which Observe updates
 	// concurrently under the read lock.
 	statusMu sync.Mutex

@@ -31,10 +31,10 @@ type ServerOptions struct {
 // when enabled, /-/reload through exporter-toolkit, so --web.config.file
 // gives TLS and basic auth.
 type Server struct {
-	exp     *Exporter
-	opts    ServerOptions
-	redact  *secret.Redactor
-	log     *slog.Logger
+	exp        *Exporter
+	opts       ServerOptions
+	redact     *secret.Redactor
+	log        *slog.Logger
 	srv        *http.Server
 	landing    *template.Template
 	configPage *template.Template
