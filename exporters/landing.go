@@ -19,7 +19,8 @@ const landingCSS = `
 :root{--ok:#1a7f37;--ok-fg:#ffffff;--bad:#c5221f;--bad-fg:#ffffff;--warn:#ffd75e;--warn-fg:#4d3200;--none:#5f6368;--none-fg:#ffffff;--muted:#4a4f55}
 *{box-sizing:border-box}
 body{font-family:system-ui,sans-serif;margin:0;color:#1f2328;background:#fff;line-height:1.4}
-main{max-width:64rem;margin:0 auto;padding:0 .75rem 2rem}
+main,.wrap{max-width:64rem;margin:0 auto;padding:0 .75rem 2rem}
+.wrap{padding:0}
 .verdict{padding:1rem .75rem;margin:0 0 1rem}
 .verdict h1{margin:0;font-size:1.6rem}
 .verdict ul{margin:.4rem 0 0;padding-left:1.2rem}
@@ -53,11 +54,11 @@ const landingTemplate = `<!DOCTYPE html>
 <meta http-equiv="refresh" content="5">
 <title>{{.Verdict.Words}} — wardprobe {{.Cfg.Location.Ward}}</title>
 <style>{{.CSS}}</style></head><body>
-<header class="verdict {{.Verdict.Level}}" id="verdict" data-level="{{.Verdict.Level}}">
+<header class="verdict {{.Verdict.Level}}" id="verdict" data-level="{{.Verdict.Level}}"><div class="wrap">
 <h1>{{.Verdict.Words}}</h1>
 {{if .Verdict.Fails}}<ul>{{range .Verdict.Fails}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <p class="asof">{{.Cfg.Location.Ward}} · {{if .Verdict.AsOf.IsZero}}no data yet{{else}}data as of {{clock .Verdict.AsOf}} ({{ago .Verdict.AsOf}}){{end}} · refreshes every 5 s</p>
-</header>
+</div></header>
 <main>
 {{if not .ReloadOK}}<section id="reload"><h2><span class="badge bad">The last config reload failed</span></h2>
 <p>The previous config is still in force.{{if not .ReloadAt.IsZero}} Tried at {{clock .ReloadAt}}.{{end}}</p>
@@ -67,7 +68,7 @@ const landingTemplate = `<!DOCTYPE html>
 <dl class="facts"><dt>site</dt><dd>{{.Cfg.Location.Site}}</dd><dt>building</dt><dd>{{.Cfg.Location.Building}}</dd>
 <dt>floor</dt><dd>{{.Cfg.Location.Floor}}</dd><dt>ward</dt><dd>{{.Cfg.Location.Ward}}</dd>
 {{if .Cfg.Location.Spot}}<dt>spot</dt><dd>{{.Cfg.Location.Spot}}</dd>{{end}}
-<dt>probe</dt><dd>{{.Cfg.Probe.Name}}</dd><dt>standard</dt><dd>{{.Cfg.Standard}} <span class="muted">— {{.StandardSource}}</span></dd></dl></section>
+<dt>probe</dt><dd>{{.Cfg.Probe.Name}}</dd><dt>standard</dt><dd>{{.Cfg.Standard}}<details><summary>where its limits come from</summary><span class="muted">{{.StandardSource}}</span></details></dd></dl></section>
 <section id="wifi"><h2>Wi-Fi and coverage</h2>
 {{with .WiFi}}<p>Wi-Fi <span class="badge {{.WiFiClass}}">{{.WiFiWords}}</span>{{if .Snap.Interface}} on <b>{{.Snap.Interface}}</b>{{end}}{{if .Snap.Detail}} <span class="detail">{{.Snap.Detail}}</span>{{end}}</p>
 <p>coverage {{if .HaveCov}}<span class="badge {{.CoverageClass}}">{{.CoverageWords}}</span> <span class="detail">{{.Cov.Reason}}</span>{{else}}<span class="badge none">not judged yet</span>{{end}}</p>
