@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/alecthomas/kingpin/v2 v2.4.0
 	github.com/go-logfmt/logfmt v0.6.0
+	github.com/godbus/dbus/v5 v5.2.2
 	github.com/grafana/grafana-foundation-sdk/go v0.0.12
 	github.com/mdlayher/genetlink v1.4.0
 	github.com/mdlayher/netlink v1.11.2

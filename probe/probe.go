@@ -11,6 +11,8 @@ package probe
 import (
 	"context"
 	"time"
+
+	"github.com/wardprobe/wardprobe/internal/escape"
 )
 
 // Reason is why a probe failed. The set is bounded so that it can be a label.
@@ -19,13 +21,16 @@ type Reason string
 // Failure reasons.
 const (
 	ReasonNone        Reason = ""
-	ReasonTimeout     Reason = "timeout"      // no answer within the timeout
-	ReasonRefused     Reason = "refused"      // connection refused (TCP RST, ICMP port unreachable)
-	ReasonUnreachable Reason = "unreachable"  // no route, host or network unreachable
-	ReasonReset       Reason = "reset"        // connection reset or closed mid-exchange
-	ReasonDNS         Reason = "dns"          // name resolution failed or DNS error rcode
-	ReasonTLS         Reason = "tls"          // TLS handshake or certificate verification failed
-	ReasonHTTPStatus  Reason = "http_status"  // unexpected HTTP status code
+	ReasonTimeout     Reason = "timeout"     // no answer within the timeout
+	ReasonRefused     Reason = "refused"     // connection refused (TCP RST, ICMP port unreachable)
+	ReasonUnreachable Reason = "unreachable" // no route, host or network unreachable
+	ReasonReset       Reason = "reset"       // connection reset or closed mid-exchange
+	ReasonDNS         Reason = "dns"         // name resolution failed or DNS error rcode
+	ReasonTLS         Reason = "tls"         // TLS handshake or certificate verification failed
+	ReasonHTTPStatus  Reason = "http_status" // unexpected HTTP status code
+	// ReasonRedirects: the server kept redirecting past the bound on
+	// redirects followed (a loop, say); the last status is still reported.
+	ReasonRedirects   Reason = "redirects"
 	ReasonNoInterface Reason = "no_interface" // the interface under test is missing or down
 	ReasonNoAddress   Reason = "no_address"   // the interface under test has no usable address
 	ReasonNoGateway   Reason = "no_gateway"   // there is no default gateway to probe
@@ -44,7 +49,9 @@ type Result struct {
 	// Success is false when Reason is set.
 	Success bool
 	Reason  Reason
-	// Detail is a human explanation of a failure, for logs and the landing page only.
+	// Detail is a human explanation of a failure, for logs and the landing
+	// page only. It may quote bytes from the network: Fail escapes it
+	// (escape.Text), and a kind that sets it directly must too.
 	Detail string
 	// Duration is the kind's main timing: the round trip (icmp), lookup (dns),
 	// connection set-up (tcp) or whole fetch (http); 0 when there is none.
@@ -83,7 +90,9 @@ type Runner interface {
 	Run(ctx context.Context, emit Emit)
 }
 
-// Fail returns a failed Result for a target.
+// Fail returns a failed Result for a target. detail (an error's text,
+// which may quote a reply: a certificate's names, a server's malformed
+// status line) is escaped into printable UTF-8 (escape.Text).
 func Fail(target, kind string, reason Reason, detail string) Result {
-	return Result{Target: target, Kind: kind, Time: time.Now(), Reason: reason, Detail: detail}
+	return Result{Target: target, Kind: kind, Time: time.Now(), Reason: reason, Detail: escape.Text(detail)}
 }

@@ -1,17 +1,21 @@
-// Package http is the http target kind: it fetches a URL and times its
-// phases (resolve, connect, tls, first_byte, total), with the status code and
-// the TLS certificate expiry.
+// Package http is the http target kind: it fetches a URL by the interface
+// under test and times its phases (resolve, connect, tls, first_byte,
+// total), with the status code and the expiry of the TLS certificate chain
+// the connection used.
 package http
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	nethttp "net/http"
 	"net/http/httptrace"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -19,12 +23,14 @@ import (
 	"time"
 
 	"github.com/wardprobe/wardprobe/config"
+	"github.com/wardprobe/wardprobe/internal/escape"
 	"github.com/wardprobe/wardprobe/internal/secret"
 	"github.com/wardprobe/wardprobe/probe"
 	"github.com/wardprobe/wardprobe/probe/netif"
 )
 
-// MaxRedirects bounds the redirects followed.
+// MaxRedirects bounds the redirects followed: a fetch that would follow
+// more fails with reason "redirects" and the status of the last response.
 const MaxRedirects = 5
 
 // UserAgent is sent with every request.
@@ -130,13 +136,20 @@ func Kind() probe.Kind {
 			DefaultInterval: 30 * time.Second, MinInterval: time.Second, DefaultTimeout: probe.TimeoutUpTo(10 * time.Second),
 		},
 		New: func(t config.Target, env probe.Env) (probe.Job, error) {
-			p, err := New(t.Name, *t.Spec.(*Spec), env.Interface)
+			spec := *t.Spec.(*Spec)
+			if u, err := url.Parse(spec.URL); err == nil {
+				if err := netif.ZoneIs(u.Host, env.Interface); err != nil {
+					return probe.Job{}, &config.FieldError{Key: "url", Err: err}
+				}
+			}
+			p, err := New(t.Name, spec, netif.NewPath(env.Interface))
 			if err != nil {
 				return probe.Job{}, err
 			}
 			if err := p.authenticate(env.Secrets); err != nil {
 				return probe.Job{}, err
 			}
+			probe.NoteBinding(env, p.path)
 			return probe.Job{Prober: p}, nil
 		},
 		Metrics: []probe.Metric{
@@ -144,6 +157,7 @@ func Kind() probe.Kind {
 			{Name: metricStatus, Help: "Status code of the last HTTP probe (0 when no response).", Type: probe.Gauge},
 			{Name: metricCertExpiry, Help: "Earliest expiry of the TLS certificate chain the last HTTP probe used, in seconds since the Unix epoch.", Type: probe.Gauge},
 			{Name: metricBody, Help: "Bytes of body read by the last HTTP probe (capped by max_body_bytes).", Type: probe.Gauge},
+			probe.BindingMetric(),
 		},
 	}
 }
@@ -153,16 +167,16 @@ func Kind() probe.Kind {
 type Prober struct {
 	name  string
 	spec  Spec
-	iface string
+	path  *netif.Path
 	roots *x509.CertPool
 	// auth is the Authorization header value ("" for none).
 	auth string
 }
 
-// New returns a Prober for the target name with spec, bound to iface when
-// set. It fails with a *config.FieldError when spec.CAFile cannot be read.
-func New(name string, spec Spec, iface string) (*Prober, error) {
-	p := &Prober{name: name, spec: spec, iface: iface}
+// New returns a Prober for the target name with spec, fetching through
+// path. It fails with a *config.FieldError when spec.CAFile cannot be read.
+func New(name string, spec Spec, path *netif.Path) (*Prober, error) {
+	p := &Prober{name: name, spec: spec, path: path}
 	if spec.CAFile != "" {
 		pem, err := os.ReadFile(spec.CAFile)
 		if err != nil {
@@ -229,15 +243,24 @@ func (t *timings) trace() *httptrace.ClientTrace {
 	}
 }
 
-// Probe implements probe.Prober.
+// Probe implements probe.Prober: Duration is the whole fetch, Addr the
+// address last connected to, Summary the status (and redirects followed).
+// A redirect beyond MaxRedirects fails with reason "redirects", reporting
+// the status of the last response.
 func (p *Prober) Probe(ctx context.Context) probe.Result {
 	name := p.name
 	fail := func(reason probe.Reason, detail string) probe.Result {
 		return probe.Fail(name, "http", reason, detail)
 	}
-	d, err := netif.Dialer(p.iface, "tcp")
+	u := p.spec.URL
+	if pu, err := url.Parse(u); err == nil {
+		if err := netif.CheckZone(pu.Host, p.path.Interface()); err != nil {
+			return p.finish(fail(probe.Classify(err), err.Error()), nil, 0, 0)
+		}
+	}
+	d, err := p.path.Dialer()
 	if err != nil {
-		return fail(probe.Classify(err), err.Error())
+		return p.finish(fail(probe.Classify(err), err.Error()), nil, 0, 0)
 	}
 	tr := &nethttp.Transport{
 		DialContext:            d.DialContext,
@@ -247,19 +270,21 @@ func (p *Prober) Probe(ctx context.Context) probe.Result {
 		MaxResponseHeaderBytes: 64 << 10,
 	}
 	defer tr.CloseIdleConnections()
+	redirects := 0
 	client := &nethttp.Client{Transport: tr, CheckRedirect: func(req *nethttp.Request, via []*nethttp.Request) error {
 		if !*p.spec.FollowRedirects {
 			return nethttp.ErrUseLastResponse
 		}
 		if len(via) > MaxRedirects {
-			return fmt.Errorf("more than %d redirects", MaxRedirects)
+			return errTooManyRedirects
 		}
+		redirects = len(via)
 		return nil
 	}}
 	tm := &timings{start: time.Now()}
-	req, err := nethttp.NewRequestWithContext(httptrace.WithClientTrace(ctx, tm.trace()), p.spec.Method, p.spec.URL, nil)
+	req, err := nethttp.NewRequestWithContext(httptrace.WithClientTrace(ctx, tm.trace()), p.spec.Method, u, nil)
 	if err != nil {
-		return fail(probe.ReasonOther, err.Error())
+		return p.finish(fail(probe.ReasonOther, err.Error()), tm, 0, 0)
 	}
 	req.Header.Set("User-Agent", UserAgent)
 	if p.auth != "" {
@@ -271,33 +296,56 @@ func (p *Prober) Probe(ctx context.Context) probe.Result {
 		status int
 		body   int64
 	)
-	if err != nil {
+	switch {
+	case errors.Is(err, errTooManyRedirects) && resp != nil:
+		// Do returns the last response (its body closed) with the error.
+		status = resp.StatusCode
+		res = fail(probe.ReasonRedirects, fmt.Sprintf("HTTP %d: more than %d redirects (last to %s)",
+			status, MaxRedirects, secret.StripURL(resp.Header.Get("Location"))))
+		res.Summary = fmt.Sprintf("HTTP %d after %d redirects", status, MaxRedirects)
+	case err != nil:
 		res = fail(probe.Classify(err), err.Error())
-	} else {
+	default:
 		n, readErr := io.Copy(io.Discard, io.LimitReader(resp.Body, int64(p.spec.MaxBodyBytes)))
 		resp.Body.Close()
 		res = probe.Result{Target: name, Kind: "http", Time: time.Now(), Summary: "HTTP " + strconv.Itoa(resp.StatusCode)}
+		if redirects > 0 {
+			res.Summary += fmt.Sprintf(" after %d redirects", redirects)
+		}
 		status, body = resp.StatusCode, n
 		if resp.TLS != nil {
-			if exp := earliestExpiry(resp.TLS); !exp.IsZero() {
+			if exp := ChainExpiry(resp.TLS); !exp.IsZero() {
 				res.Observations = append(res.Observations, probe.Ob(metricCertExpiry, float64(exp.Unix())))
 			}
 		}
 		switch {
 		case readErr != nil:
-			res.Reason, res.Detail = probe.Classify(readErr), "reading body: "+readErr.Error()
+			res.Reason, res.Detail = probe.Classify(readErr), "reading body: "+escape.Text(readErr.Error())
 		case !p.statusOK(resp.StatusCode):
 			res.Reason, res.Detail = probe.ReasonHTTPStatus, fmt.Sprintf("status %d", resp.StatusCode)
 		default:
 			res.Success = true
 		}
 	}
-	tm.mu.Lock()
-	tm.phases[phaseTotal] = time.Since(tm.start)
-	phases := tm.phases
-	res.Addr = tm.connectedAddr
-	tm.mu.Unlock()
+	return p.finish(res, tm, status, body)
+}
+
+// errTooManyRedirects stops a fetch after MaxRedirects redirects.
+var errTooManyRedirects = fmt.Errorf("more than %d redirects", MaxRedirects)
+
+// finish adds the phase times (none when tm is nil: nothing was sent),
+// status, body size and binding to res.
+func (p *Prober) finish(res probe.Result, tm *timings, status int, body int64) probe.Result {
+	var phases [numPhases]time.Duration
+	if tm != nil {
+		tm.mu.Lock()
+		tm.phases[phaseTotal] = time.Since(tm.start)
+		phases = tm.phases
+		res.Addr = tm.connectedAddr
+		tm.mu.Unlock()
+	}
 	res.Duration = phases[phaseTotal]
+	res.Observations = append(res.Observations, probe.BindingObservations(p.path)...)
 	res.Observations = append(res.Observations, probe.Ob(metricStatus, float64(status)), probe.Ob(metricBody, float64(body)))
 	for i, name := range Phases() {
 		res.Observations = append(res.Observations, probe.Ob(metricPhase, phases[i].Seconds(), name))
@@ -333,23 +381,62 @@ func (p *Prober) statusOK(code int) bool {
 	return slices.Contains(p.spec.ExpectStatus, code)
 }
 
-// earliestExpiry is the earliest NotAfter in the verified chains, or in the
-// peer certificates when verification was skipped.
-func earliestExpiry(cs *tls.ConnectionState) time.Time {
+// ChainExpiry is when the certificate chain a TLS connection used stops
+// being valid: the earliest NotAfter of a verified chain, taking the chain
+// that stays valid longest when several verify. With verification skipped
+// (insecure_skip_verify) the chain is the leaf and, in turn, the
+// certificate among those the server sent that signs the previous one
+// (same issuer name and a valid signature), up to a self-signed one: a
+// certificate the server sends but that signs nothing in the chain does not
+// count. Zero when the peer sent no certificate.
+func ChainExpiry(cs *tls.ConnectionState) time.Time {
+	if len(cs.VerifiedChains) > 0 {
+		var best time.Time
+		for _, chain := range cs.VerifiedChains {
+			if t := earliest(chain); best.IsZero() || t.After(best) {
+				best = t
+			}
+		}
+		return best
+	}
+	return earliest(signingChain(cs.PeerCertificates))
+}
+
+// signingChain returns the leaf peers[0] followed by the certificates of
+// peers that sign it, each the issuer of the one before; at most
+// len(peers) long, every certificate used once.
+func signingChain(peers []*x509.Certificate) []*x509.Certificate {
+	if len(peers) == 0 {
+		return nil
+	}
+	chain := []*x509.Certificate{peers[0]}
+	used := make([]bool, len(peers))
+	used[0] = true
+	for cur := peers[0]; !bytes.Equal(cur.RawIssuer, cur.RawSubject); {
+		next := -1
+		for i, c := range peers {
+			if !used[i] && bytes.Equal(c.RawSubject, cur.RawIssuer) && cur.CheckSignatureFrom(c) == nil {
+				next = i
+				break
+			}
+		}
+		if next < 0 {
+			break
+		}
+		used[next] = true
+		cur = peers[next]
+		chain = append(chain, cur)
+	}
+	return chain
+}
+
+// earliest is the earliest NotAfter of chain; zero for an empty chain.
+func earliest(chain []*x509.Certificate) time.Time {
 	var t time.Time
-	consider := func(c *x509.Certificate) {
+	for _, c := range chain {
 		if t.IsZero() || c.NotAfter.Before(t) {
 			t = c.NotAfter
 		}
-	}
-	if len(cs.VerifiedChains) > 0 {
-		for _, c := range cs.VerifiedChains[0] {
-			consider(c)
-		}
-		return t
-	}
-	for _, c := range cs.PeerCertificates {
-		consider(c)
 	}
 	return t
 }

@@ -1,5 +1,9 @@
-// Package netif answers questions about this machine's interfaces and routes:
-// the address a probe should be sourced from, and the current default gateway.
+// Package netif ties probes to the interface under test (wifi.interface):
+// the one Dialer and the one Resolver every kind and the throughput client
+// use, so that connections and the name lookups they make leave by that
+// interface; how sockets are tied to it (Binding); the DNS servers of that
+// interface when the system resolver is a local stub (Servers); its
+// addresses and its default gateway.
 package netif
 
 import (
@@ -12,21 +16,21 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // Errors that map to probe reasons.
 var (
 	// ErrNoInterface means the named interface does not exist or is down.
 	ErrNoInterface = errors.New("interface missing or down")
-	// ErrNoAddress means the interface has no IPv4 address.
-	ErrNoAddress = errors.New("interface has no IPv4 address")
+	// ErrNoAddress means the interface has no address of the family needed.
+	ErrNoAddress = errors.New("interface has no usable address")
 	// ErrNoGateway means there is no IPv4 default route.
 	ErrNoGateway = errors.New("no IPv4 default gateway")
 )
 
-// SourceAddr returns the first IPv4 address of the interface name.
-func SourceAddr(name string) (net.IP, error) {
+// Up returns the interface name when it exists and is up, and an error
+// wrapping ErrNoInterface otherwise.
+func Up(name string) (*net.Interface, error) {
 	ifi, err := net.InterfaceByName(name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, ErrNoInterface)
@@ -34,16 +38,93 @@ func SourceAddr(name string) (net.IP, error) {
 	if ifi.Flags&net.FlagUp == 0 {
 		return nil, fmt.Errorf("%s is down: %w", name, ErrNoInterface)
 	}
+	return ifi, nil
+}
+
+// SourceAddr returns the first IPv4 address of the interface name.
+func SourceAddr(name string) (net.IP, error) {
+	return SourceFor(name, net.IPv4zero)
+}
+
+// SourceFor returns the address of the interface name that a packet to dst
+// should come from: an IPv4 address for an IPv4 dst; for an IPv6 dst a
+// global address, or a link-local one when dst is link-local or the
+// interface has no other. It fails with ErrNoInterface when the interface
+// is missing or down, and ErrNoAddress when it has no such address.
+func SourceFor(name string, dst net.IP) (net.IP, error) {
+	ifi, err := Up(name)
+	if err != nil {
+		return nil, err
+	}
 	addrs, err := ifi.Addrs()
 	if err != nil {
 		return nil, fmt.Errorf("addresses of %s: %w", name, err)
 	}
+	v4 := dst.To4() != nil
+	var linkLocal net.IP
 	for _, a := range addrs {
-		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil {
-			return ipn.IP.To4(), nil
+		ipn, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		switch ip := ipn.IP; {
+		case v4 && ip.To4() != nil:
+			return ip.To4(), nil
+		case v4 || ip.To4() != nil:
+		case ip.IsLinkLocalUnicast():
+			if linkLocal == nil {
+				linkLocal = ip
+			}
+		case !dst.IsLinkLocalUnicast():
+			return ip, nil
 		}
 	}
-	return nil, fmt.Errorf("%s: %w", name, ErrNoAddress)
+	if linkLocal != nil {
+		return linkLocal, nil
+	}
+	family := "IPv6"
+	if v4 {
+		family = "IPv4"
+	}
+	return nil, fmt.Errorf("%s has no %s address: %w", name, family, ErrNoAddress)
+}
+
+// Zone returns the zone of an IPv6 address written host%zone, bracketed or
+// not, with or without a port; "" when there is none.
+func Zone(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	_, zone, _ := strings.Cut(strings.Trim(host, "[]"), "%")
+	return zone
+}
+
+// ZoneIs checks that the zone of host, if it has one, is iface (when set):
+// the part of CheckZone a config can be checked for before the interface
+// exists.
+func ZoneIs(host, iface string) error {
+	if zone := Zone(host); zone != "" && iface != "" && zone != iface {
+		return fmt.Errorf("zone %%%s is not the interface under test (wifi.interface %s)", zone, iface)
+	}
+	return nil
+}
+
+// CheckZone checks the zone of an IPv6 address written host%zone (host
+// may be bracketed, with a port): the zone must name an existing interface
+// and, when iface is set, be iface itself, since every probe is bound to
+// it. A host without a zone passes.
+func CheckZone(host, iface string) error {
+	if err := ZoneIs(host, iface); err != nil {
+		return err
+	}
+	zone := Zone(host)
+	if zone == "" {
+		return nil
+	}
+	if _, err := net.InterfaceByName(zone); err != nil {
+		return fmt.Errorf("zone %%%s: %w", zone, ErrNoInterface)
+	}
+	return nil
 }
 
 // DefaultGateway returns the IPv4 default gateway from /proc/net/route: the
@@ -104,32 +185,4 @@ func ParseDefaultGateway(r io.Reader, iface string) (net.IP, error) {
 		return nil, ErrNoGateway
 	}
 	return best, nil
-}
-
-// Dialer returns a net.Dialer for probes of the interface under test over
-// network ("tcp" or "udp"): sourced from its address and, where the process
-// may, bound to the device (SO_BINDTODEVICE) so that traffic leaves through it
-// whatever the routes say. With iface empty it is a plain dialer following
-// the routing table.
-func Dialer(iface, network string) (*net.Dialer, error) {
-	d := &net.Dialer{}
-	if iface == "" {
-		return d, nil
-	}
-	ip, err := SourceAddr(iface)
-	if err != nil {
-		return nil, err
-	}
-	if strings.HasPrefix(network, "udp") {
-		d.LocalAddr = &net.UDPAddr{IP: ip}
-	} else {
-		d.LocalAddr = &net.TCPAddr{IP: ip}
-	}
-	d.Control = func(_, _ string, c syscall.RawConn) error {
-		return c.Control(func(fd uintptr) {
-			// Best effort: it needs CAP_NET_RAW; the source address applies without it.
-			_ = syscall.SetsockoptString(int(fd), syscall.SOL_SOCKET, syscall.SO_BINDTODEVICE, iface)
-		})
-	}
-	return d, nil
 }

@@ -1,5 +1,6 @@
 // Package tcp is the tcp target kind: it times TCP connection set-up to a
-// host:port, name resolution included when the host is a name.
+// host:port by the interface under test, name resolution included when the
+// host is a name.
 package tcp
 
 import (
@@ -14,7 +15,8 @@ import (
 // Spec is a tcp target's own settings.
 type Spec struct {
 	// Address is host:port; the host may be a name, an IPv4 or an IPv6
-	// address ([fe80::1%wlan0]:443).
+	// address, bracketed ([2001:db8::1]:443), with a zone for a link-local
+	// one ([fe80::1%wlan0]:443; the zone must be wifi.interface when set).
 	Address string `yaml:"address"`
 }
 
@@ -42,34 +44,51 @@ func Kind() probe.Kind {
 			DefaultInterval: 30 * time.Second, MinInterval: time.Second, DefaultTimeout: probe.TimeoutUpTo(10 * time.Second),
 		},
 		New: func(t config.Target, env probe.Env) (probe.Job, error) {
-			return probe.Job{Prober: &Prober{name: t.Name, addr: t.Spec.(*Spec).Address, iface: env.Interface}}, nil
+			addr := t.Spec.(*Spec).Address
+			if err := netif.ZoneIs(addr, env.Interface); err != nil {
+				return probe.Job{}, &config.FieldError{Key: "address", Err: err}
+			}
+			p := &Prober{name: t.Name, addr: addr, path: netif.NewPath(env.Interface)}
+			probe.NoteBinding(env, p.path)
+			return probe.Job{Prober: p}, nil
 		},
 		Metrics: []probe.Metric{{Name: metricConnect, Help: "Time to set up a TCP connection (name resolution included), in seconds.",
-			Type: probe.Histogram, Buckets: probe.LatencyBuckets()}},
+			Type: probe.Histogram, Buckets: probe.LatencyBuckets()}, probe.BindingMetric()},
 	}
 }
 
 // Prober connects to a target's address and closes the connection at once.
 type Prober struct {
-	name, addr, iface string
+	name, addr string
+	path       *netif.Path
 }
 
-// Probe implements probe.Prober; Duration is the connect time.
+// Probe implements probe.Prober; Duration is the connect time, Addr the
+// address connected to.
 func (p *Prober) Probe(ctx context.Context) probe.Result {
-	d, err := netif.Dialer(p.iface, "tcp")
+	fail := func(err error) probe.Result {
+		r := probe.Fail(p.name, "tcp", probe.Classify(err), err.Error())
+		r.Observations = probe.BindingObservations(p.path)
+		return r
+	}
+	if err := netif.CheckZone(p.addr, p.path.Interface()); err != nil {
+		return fail(err)
+	}
+	d, err := p.path.Dialer()
 	if err != nil {
-		return probe.Fail(p.name, "tcp", probe.Classify(err), err.Error())
+		return fail(err)
 	}
 	start := time.Now()
 	c, err := d.DialContext(ctx, "tcp", p.addr)
 	took := time.Since(start)
 	if err != nil {
-		r := probe.Fail(p.name, "tcp", probe.Classify(err), err.Error())
+		r := fail(err)
 		r.Duration = took
 		return r
 	}
 	addr := c.RemoteAddr().String()
 	c.Close()
 	return probe.Result{Target: p.name, Kind: "tcp", Time: time.Now(), Success: true, Duration: took, Addr: addr,
-		Observations: []probe.Observation{probe.Ob(metricConnect, took.Seconds())}}
+		Summary:      "connected to " + addr,
+		Observations: append(probe.BindingObservations(p.path), probe.Ob(metricConnect, took.Seconds()))}
 }

@@ -216,24 +216,14 @@ func Redact(u string) string {
 	return p.String()
 }
 
-// dialer returns a dialer sourced from the interface under test, with a
-// resolver bound the same way.
+// dialer returns the dialer of the interface under test (netif.Path): its
+// sockets bound to the interface, and its name lookups too.
 func (c *Client) dialer() (*net.Dialer, error) {
-	iface := c.cfg.Interface
-	d, err := netif.Dialer(iface, "tcp")
+	d, err := netif.NewPath(c.cfg.Interface).Dialer()
 	if err != nil {
 		return nil, err
 	}
 	d.Timeout = 5 * time.Second
-	if iface != "" {
-		d.Resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
-			rd, err := netif.Dialer(iface, network)
-			if err != nil {
-				return nil, err
-			}
-			return rd.DialContext(ctx, network, address)
-		}}
-	}
 	return d, nil
 }
 
