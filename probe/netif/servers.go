@@ -178,7 +178,7 @@ func fromResolved(links []linkServer, ifindex int, iface string) []string {
 		if port == 0 {
 			port = 53
 		}
-		if hp := net.JoinHostPort(host, strconv.Itoa(port)); !slices.Contains(out, hp) && !ls.addr.IsLoopback() {
+		if hp := net.JoinHostPort(host, strconv.Itoa(port)); !slices.Contains(out, hp) {
 			out = append(out, hp)
 		}
 	}
