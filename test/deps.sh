@@ -2,7 +2,7 @@
 # Installs the Debian packages the tests, labs and benchmarks need, when missing.
 # Run as root (CI is). Usage: test/deps.sh [test|bench]
 set -euo pipefail
-pkgs=(iproute2 nftables dnsmasq-base prometheus prometheus-alertmanager
+pkgs=(iproute2 nftables dnsmasq-base dbus-daemon prometheus prometheus-alertmanager
       qemu-system-x86 busybox-static hostapd wpasupplicant iw wireless-regdb cpio kmod systemd)
 if [ "${1:-test}" = bench ]; then
   pkgs+=(fping prometheus-blackbox-exporter iperf3)

@@ -172,9 +172,7 @@ func (l *Lab) Loss(ns, match string, percent int) {
   }
 }
 `, match, percent)
-	cmd := exec.Command("ip", "netns", "exec", ns, "nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(rules)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := l.RunInput(ns, rules, "nft", "-f", "-"); err != nil {
 		l.t.Fatalf("nft in %s: %v: %s", ns, err, out)
 	}
 }
@@ -188,6 +186,19 @@ func (l *Lab) Run(ns string, args ...string) (string, error) {
 		args = append([]string{"ip", "netns", "exec", ns}, args...)
 	}
 	out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
+	return string(out), err
+}
+
+// RunInput is Run with stdin as the command's standard input.
+func (l *Lab) RunInput(ns, stdin string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if ns != "" {
+		args = append([]string{"ip", "netns", "exec", ns}, args...)
+	}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
 
