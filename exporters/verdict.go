@@ -41,6 +41,8 @@ func reasonWords(r probe.Reason) string {
 		return "the TLS certificate was not trusted or the handshake failed"
 	case probe.ReasonHTTPStatus:
 		return "the server answered with an error status"
+	case probe.ReasonRedirects:
+		return "the server kept redirecting (a redirect loop?)"
 	case probe.ReasonNoInterface:
 		return "the Wi-Fi interface is missing or down"
 	case probe.ReasonNoAddress:

@@ -162,7 +162,8 @@ func (p *Prober) server(ctx context.Context) (string, error) {
 }
 
 // Probe implements probe.Prober: Duration is the lookup time, Addr the
-// server asked, Summary the response code and the server. A reply other
+// server asked (the landing page shows it), Summary the response code and
+// the number of answers. A reply other
 // than NOERROR with at least one answer fails with reason "dns".
 func (p *Prober) Probe(ctx context.Context) probe.Result {
 	fail := func(reason probe.Reason, detail string) probe.Result {
@@ -202,7 +203,7 @@ func (p *Prober) Probe(ctx context.Context) probe.Result {
 	}
 	rcode := RcodeName(in.Rcode)
 	r := probe.Result{Target: p.name, Kind: "dns", Time: time.Now(), Duration: took, Addr: server,
-		Summary:      fmt.Sprintf("%s, %d answers from %s", rcode, len(in.Answer), server),
+		Summary:      rcode + ", " + plural(len(in.Answer), "answer"),
 		Observations: append(probe.BindingObservations(p.path), probe.Ob(metricLookup, took.Seconds()), probe.Ob(metricResponses, 1, rcode))}
 	if overTCP {
 		r.Summary += " (TCP after a truncated UDP reply)"
@@ -246,4 +247,12 @@ func RcodeName(rcode int) string {
 		return n
 	}
 	return "other"
+}
+
+// plural returns "1 answer", "2 answers".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

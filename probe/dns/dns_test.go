@@ -161,7 +161,7 @@ func TestStubResolverBehaviour(t *testing.T) {
 		transports string
 		summary    string
 	}{
-		{"TXT of 900 bytes fits EDNS0", Spec{Server: s.addr, Query: "medium.lab", RecordType: "TXT"}, "", true, "udp", "NOERROR, 1 answers"},
+		{"TXT of 900 bytes fits EDNS0", Spec{Server: s.addr, Query: "medium.lab", RecordType: "TXT"}, "", true, "udp", "NOERROR, 1 answer"},
 		{"TXT of 3000 bytes: TC, then TCP", Spec{Server: s.addr, Query: "big.lab", RecordType: "TXT"}, "", true, "udp tcp", "TCP after a truncated UDP reply"},
 		{"IDN", Spec{Server: s.addr, Query: "café.lab"}, "lo", true, "udp", "NOERROR"},
 		{"tcp transport", Spec{Server: s.addr, Query: "big.lab", RecordType: "TXT", Transport: "tcp"}, "lo", true, "tcp", "NOERROR"},

@@ -223,7 +223,7 @@ targets:
 			t.Errorf("the log does not say %q", want)
 		}
 	}
-	if _, page, err := d.Get("/"); err != nil || !strings.Contains(page, "from 10.99.0.9:53") {
+	if _, page, err := d.Get("/"); err != nil || !strings.Contains(page, "NOERROR, 1 answer") || !strings.Contains(page, "10.99.0.9:53") {
 		t.Errorf("the landing page does not name the DNS server measured: %v", err)
 	}
 }
