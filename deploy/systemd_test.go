@@ -1,5 +1,3 @@
-// Package deploy holds the deployment kit; its tests check the shipped units
-// and examples.
 package deploy
 
 import (
@@ -8,17 +6,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/wardprobe/wardprobe/test/lab"
 )
-
-// MaxExposure is the highest `systemd-analyze security` exposure level the
-// shipped units may have (issue 10: "≤ 2.0 for both"; 0 is fully locked
-// down, 10 fully exposed).
-const MaxExposure = 2.0
 
 // unitCopies writes every shipped unit (and the drop-in directory) into a
 // temporary directory with /usr/bin/wardprobe pointed at a stand-in binary,
@@ -60,23 +52,6 @@ func TestSystemdUnits(t *testing.T) {
 			t.Errorf("%s: systemd-analyze verify: %v\n%s", u, err, out)
 		}
 	}
-}
-
-var exposureRE = regexp.MustCompile(`Overall exposure level for \S+: ([0-9.]+)`)
-
-// Exposure runs `systemd-analyze security --offline=true` (systemd ≥ 250; it
-// needs no running systemd) on the unit file at path and returns its overall
-// exposure level and the full report.
-func Exposure(analyze, path string) (float64, string, error) {
-	cmd := exec.Command(analyze, "security", "--offline=true", "--no-pager", filepath.Base(path))
-	cmd.Dir = filepath.Dir(path)
-	out, err := cmd.CombinedOutput()
-	m := exposureRE.FindSubmatch(out)
-	if m == nil {
-		return 0, string(out), fmt.Errorf("systemd-analyze security %s: no exposure level in its output (%v)", path, err)
-	}
-	v, err := strconv.ParseFloat(string(m[1]), 64)
-	return v, string(out), err
 }
 
 // TestSystemdSecurityExposure prints the exposure level of both units, and of
