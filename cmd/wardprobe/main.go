@@ -50,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkConfig(args, stdout, stderr)
 	case "target":
 		return runTarget(args, stderr)
+	case "inventory":
+		return runInventory(args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "wardprobe %s (%s)\n", version, runtime.Version())
 		return 0
