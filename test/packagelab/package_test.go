@@ -411,7 +411,8 @@ func newFakeSystemd(t *testing.T) *fakeSystemd {
 	// systemctl --root=... works on unit files without a running systemd
 	// (deb-systemd-helper's preset): pass it through; record the rest.
 	scripts := map[string]string{
-		"systemctl":          "#!/bin/sh\ncase \"$*\" in *--root=*) exec /bin/systemctl \"$@\";; esac\necho \"systemctl $*\" >> " + f.log + "\n",
+		"systemctl": "#!/bin/sh\ncase \"$*\" in *--root=*) exec /bin/systemctl \"$@\";; esac\necho \"systemctl $*\" >> " + f.log + "\n" +
+			"case \"$1\" in is-active) [ -e " + f.log + ".active ];; enable) touch " + f.log + ".active;; esac\n",
 		"deb-systemd-invoke": "#!/bin/sh\necho \"deb-systemd-invoke $*\" >> " + f.log + "\n",
 	}
 	for name, body := range scripts {
@@ -422,19 +423,26 @@ func newFakeSystemd(t *testing.T) *fakeSystemd {
 	return f
 }
 
-// dpkg runs dpkg with args in a private mount namespace where
-// /run/systemd/system exists, and the recording stand-ins first on PATH.
+// dpkg runs dpkg with args through run, failing t if it fails.
 func (f *fakeSystemd) dpkg(t *testing.T, args ...string) string {
 	t.Helper()
-	script := `mount -t tmpfs -o mode=0755 wardprobe-lab /run/systemd && mkdir /run/systemd/system && exec "$@"`
-	full := append([]string{"--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", "dpkg"}, args...)
-	cmd := exec.Command("unshare", full...)
-	cmd.Env = append(os.Environ(), "PATH="+f.bin+":/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive")
-	out, err := cmd.CombinedOutput()
+	out, err := f.run(append([]string{"dpkg"}, args...)...)
 	if err != nil {
 		t.Fatalf("dpkg %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	return string(out)
+	return out
+}
+
+// run runs argv in a private mount namespace where /run/systemd/system
+// exists, with the recording stand-ins first on PATH (`systemctl is-active`
+// answers yes once `systemctl enable` was called).
+func (f *fakeSystemd) run(argv ...string) (string, error) {
+	script := `mount -t tmpfs -o mode=0755 wardprobe-lab /run/systemd && mkdir /run/systemd/system && exec "$@"`
+	full := append([]string{"--mount", "--propagation", "private", "--", "sh", "-c", script, "sh"}, argv...)
+	cmd := exec.Command("unshare", full...)
+	cmd.Env = append(os.Environ(), "PATH="+f.bin+":/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }
 
 // expect checks that the calls recorded since the last expect include want,
