@@ -181,7 +181,10 @@ func TestPackageLifecycle(t *testing.T) {
 		t.Errorf("remove deleted the user: %v", err)
 	}
 
-	// Purge: everything goes.
+	// Purge: everything goes, credential files pushed beside the config too.
+	if err := os.WriteFile("/etc/wardprobe/push-token", []byte("secret\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
 	sys.dpkg(t, "-P", "wardprobe")
 	sys.expect(t, "purge")
 	gone(t, wantsLink, "/etc/wardprobe", "/etc/default/wardprobe", "/etc/default/wardprobe-target", stateDir,
@@ -512,6 +515,7 @@ func restore(t *testing.T, sys *fakeSystemd) {
 		_ = exec.Command("delgroup", "--system", "wardprobe").Run()
 	}
 	os.RemoveAll(stateDir)
+	os.RemoveAll("/etc/wardprobe")
 }
 
 type fileWant struct {
