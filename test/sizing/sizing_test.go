@@ -5,11 +5,9 @@
 package sizing
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -188,8 +186,8 @@ func BenchmarkPrometheusMemory(b *testing.B) {
 			b.Fatal(err)
 		}
 		time.Sleep(60 * time.Second)
-		series := promValue(b, c, "prometheus_tsdb_head_series")
-		rss := selfRSS(b, c)
+		series := selfMetric(b, c, "prometheus_tsdb_head_series")
+		rss := selfMetric(b, c, "process_resident_memory_bytes")
 		fmt.Printf("prometheus 2.42, %5d synthetic probes: head series %8.0f, RSS %6.1f MiB\n", k, series, rss/(1<<20))
 		points = append(points, point{series, rss})
 		prom.Stop()
@@ -199,30 +197,8 @@ func BenchmarkPrometheusMemory(b *testing.B) {
 	fmt.Printf("prometheus 2.42 memory per active series (slope between the two runs): %.0f bytes\n", slope)
 }
 
-// promValue runs an instant query and returns the first value.
-func promValue(b *testing.B, c *http.Client, q string) float64 {
-	b.Helper()
-	resp, err := c.Get("http://127.0.0.1:9090/api/v1/query?query=" + url.QueryEscape(q))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var r struct {
-		Data struct {
-			Result []struct {
-				Value [2]any `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || len(r.Data.Result) == 0 {
-		b.Fatalf("query %s: %v %+v", q, err, r)
-	}
-	v, _ := strconv.ParseFloat(r.Data.Result[0].Value[1].(string), 64)
-	return v
-}
-
-// selfRSS reads Prometheus' own resident memory from its /metrics.
-func selfRSS(b *testing.B, c *http.Client) float64 {
+// selfMetric reads one of Prometheus' own unlabelled metrics from its /metrics.
+func selfMetric(b *testing.B, c *http.Client, name string) float64 {
 	b.Helper()
 	resp, err := c.Get("http://127.0.0.1:9090/metrics")
 	if err != nil {
@@ -231,11 +207,11 @@ func selfRSS(b *testing.B, c *http.Client) float64 {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	for _, line := range strings.Split(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, "process_resident_memory_bytes "); ok {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			f, _ := strconv.ParseFloat(v, 64)
 			return f
 		}
 	}
-	b.Fatal("no process_resident_memory_bytes")
+	b.Fatalf("no %s in Prometheus' /metrics", name)
 	return 0
 }
