@@ -5,6 +5,7 @@
 package sizing
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,7 +22,15 @@ import (
 
 var wardprobeBin string // built by TestMain
 
-func TestMain(m *testing.M) { os.Exit(lab.RunTests(m, &wardprobeBin, nil)) }
+// TestMain builds wardprobe only when benchmarks run: the package has no
+// tests, and `make test` should not pay for the build.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
+		os.Exit(m.Run())
+	}
+	os.Exit(lab.RunTests(m, &wardprobeBin, nil))
+}
 
 // wardConfig is a realistic ward probe: the gateway and a core address
 // pinged every second, the two DNS servers, the EPR and the e-observations
