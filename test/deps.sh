@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(iproute2 nftables dnsmasq-base prometheus prometheus-alertmanager
       qemu-system-x86 busybox-static hostapd wpasupplicant iw wireless-regdb cpio kmod systemd
-      make lintian strace adduser ansible ansible-lint)
+      make lintian strace adduser ansible ansible-lint python3-apt)
 if [ "${1:-test}" = bench ]; then
   pkgs+=(fping prometheus-blackbox-exporter iperf3)
 fi

@@ -331,6 +331,9 @@ func (v *validator) check() *Estate {
 		for bi, b := range s.Buildings {
 			bp := fmt.Sprintf("%s.buildings[%d]", sp, bi)
 			v.name(bp+".name", "building", b.Name, buildings)
+			if len(b.Floors) == 0 {
+				v.errorf(bp+".floors", "is required (at least one floor)")
+			}
 			floors := map[string]string{}
 			for fi, f := range b.Floors {
 				fp := fmt.Sprintf("%s.floors[%d]", bp, fi)
@@ -338,6 +341,9 @@ func (v *validator) check() *Estate {
 				fs := FloorSpec{Site: s.Name, Building: b.Name, Floor: f.Name}
 				if f.FloorPlan != "" {
 					fs.Image = v.image(fp+".floor_plan", f.FloorPlan)
+				}
+				if len(f.Wards) == 0 {
+					v.errorf(fp+".wards", "is required (at least one ward)")
 				}
 				wards := map[string]string{}
 				for wi, w := range f.Wards {

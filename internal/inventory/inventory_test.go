@@ -216,6 +216,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{"x.yml:1: sites[0].buildings[0].floors[0].wards[0].probes[0].config.wifi.poll_interval: 1ms is shorter than 100ms (config key wifi.poll_interval of probe p1)"}},
 		{"alias bomb in a fragment", "config:\n  standards: {}\n  x: &x\n" + indent(bomb, "    ") + probe,
 			[]string{"expands to more than"}},
+		{"empty building and floor", "sites: [{name: S, buildings: [{name: B}, {name: C, floors: [{name: F}]}]}]\n",
+			[]string{"x.yml:1: sites[0].buildings[0].floors: is required (at least one floor)", "x.yml:1: sites[0].buildings[1].floors[0].wards: is required (at least one ward)"}},
 		{"error cap", many.String(), []string{"x.yml:2: sites[0].nam: unknown key", fmt.Sprintf("and %d more errors", 900-MaxErrors)}},
 	}
 	for _, c := range cases {
