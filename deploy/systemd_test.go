@@ -83,6 +83,8 @@ func TestSystemdSecurityExposure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Capability sets: the drop-in's lines replace the unit's (it names both
+	// capabilities); address-family allow-lists: systemd merges them.
 	merged := regexp.MustCompile(`(?m)^(AmbientCapabilities|CapabilityBoundingSet)=.*\n`).ReplaceAllString(string(main), "")
 	merged = strings.Replace(merged, "[Service]\n", "[Service]\n"+strings.SplitN(string(dropIn), "[Service]\n", 2)[1], 1)
 	withDrop := filepath.Join(t.TempDir(), "wardprobe.service")
