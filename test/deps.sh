@@ -3,7 +3,8 @@
 # Run as root (CI is). Usage: test/deps.sh [test|bench]
 set -euo pipefail
 pkgs=(iproute2 nftables dnsmasq-base dbus-daemon prometheus prometheus-alertmanager
-      qemu-system-x86 busybox-static hostapd wpasupplicant iw wireless-regdb cpio kmod systemd)
+      qemu-system-x86 busybox-static hostapd wpasupplicant iw wireless-regdb cpio kmod systemd
+      make lintian strace adduser ansible ansible-lint python3-apt)
 if [ "${1:-test}" = bench ]; then
   pkgs+=(fping prometheus-blackbox-exporter iperf3)
 fi

@@ -71,6 +71,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		runCommand(app, stderr, redact),
 		checkCommand(app, stdout, stderr, redact),
 		targetCommand(app, stderr, redact),
+		inventoryCommand(app, stdout, stderr),
 		{app.Command("version", "Print the version and exit."), func() int { fmt.Fprintln(stdout, versionString()); return 0 }},
 	}
 	chosen, err := app.Parse(args)
