@@ -63,6 +63,7 @@ lint:
 ## (labs one package at a time: rate measurements and qemu should not fight for 2 cores)
 test: deps lint
 	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /test/)
+	@$(GO) test -count=1 -v -run '^TestSystemdSecurityExposure$$' ./deploy | grep 'exposure'
 	$(GO) test -count=1 -timeout 40m -p 1 ./test/...
 
 ## bench: footprint and accuracy benchmarks; prints figures
