@@ -2,10 +2,9 @@ package deploy
 
 import (
 	"os"
-	"reflect"
 	"testing"
 
-	"github.com/wardprobe/wardprobe/config"
+	"github.com/wardprobe/wardprobe/probe/kinds"
 )
 
 // TestPackagedConfigIsTheBuiltInDefault: the config the package installs
@@ -17,13 +16,19 @@ func TestPackagedConfigIsTheBuiltInDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := config.Parse("package/wardprobe.yml", b)
+	got, err := kinds.Parse("package/wardprobe.yml", b)
 	if err != nil {
 		t.Fatalf("the packaged config is invalid:\n%v", err)
 	}
-	want := config.Default()
-	got.File, want.File = "", ""
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("the packaged config differs from the built-in default:\n got %+v\nwant %+v", got, want)
+	g, err := got.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := kinds.Default().YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(g) != string(w) {
+		t.Errorf("the packaged config differs from the built-in default:\n got %s\nwant %s", g, w)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/wardprobe/wardprobe/internal/daemon"
 	"github.com/wardprobe/wardprobe/internal/logging"
 	"github.com/wardprobe/wardprobe/internal/secret"
+	"github.com/wardprobe/wardprobe/probe/kinds"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -140,7 +141,17 @@ func checkCommand(app *kingpin.Application, stdout, stderr io.Writer, redact *se
 	cmd := app.Command("check-config", "Check a config file as `run` would load it (files it names included): "+
 		"exit 0 if valid, otherwise exit 1 and print every error as FILE:LINE: path: message.")
 	file := cmd.Arg("file", "The config file.").Required().String()
+	syntaxOnly := cmd.Flag("syntax-only", "Check the file alone, without reading the files it names (ca_file, password_file, ...): "+
+		"for a config checked away from the probe it is meant for, as promtool's --syntax-only.").Bool()
 	return command{cmd, func() int {
+		if *syntaxOnly {
+			if _, err := kinds.Load(*file); err != nil {
+				printErrors(stderr, *file, err)
+				return 1
+			}
+			fmt.Fprintf(stdout, "%s: OK (syntax only)\n", *file)
+			return 0
+		}
 		notes, err := daemon.Check(*file, redact)
 		if err != nil {
 			printErrors(stderr, *file, err)
