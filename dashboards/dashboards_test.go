@@ -45,7 +45,22 @@ func checkedIn(t *testing.T) map[string][]byte {
 
 func inventory(t *testing.T) Inventory {
 	t.Helper()
-	inv, err := LoadInventory(InventoryFile)
+	return loadInventory(t, InventoryFile)
+}
+
+// exampleInventory is the example floor-plan inventory, with floors.
+func exampleInventory(t *testing.T) Inventory {
+	t.Helper()
+	inv := loadInventory(t, "floorplans.example.yml")
+	if len(inv.Floors) == 0 {
+		t.Fatal("the example inventory has no floors")
+	}
+	return inv
+}
+
+func loadInventory(t *testing.T, path string) Inventory {
+	t.Helper()
+	inv, err := LoadInventory(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,27 +142,19 @@ func TestStrictSchemaRejectsMistakes(t *testing.T) {
 
 // panelInfo is what the checks need of a panel, read from the JSON.
 type panelInfo struct {
-	Type    string `json:"type"`
-	Title   string `json:"title"`
-	Repeat  string `json:"repeat"`
+	Type    string      `json:"type"`
+	Title   string      `json:"title"`
+	Repeat  string      `json:"repeat"`
+	Panels  []panelInfo `json:"panels"`
 	Targets []struct {
 		Expr string `json:"expr"`
 	} `json:"targets"`
-	Panels []panelInfo `json:"panels"`
 }
 
 type boardInfo struct {
-	Uid        string      `json:"uid"`
-	Panels     []panelInfo `json:"panels"`
-	Templating struct {
-		List []struct {
-			Name       string `json:"name"`
-			Type       string `json:"type"`
-			Query      any    `json:"query"`
-			Multi      bool   `json:"multi"`
-			IncludeAll bool   `json:"includeAll"`
-		} `json:"list"`
-	} `json:"templating"`
+	Uid    string      `json:"uid"`
+	Panels []panelInfo `json:"panels"`
+	promcheck.Dashboard
 }
 
 func parseBoard(t *testing.T, b []byte) boardInfo {
@@ -156,6 +163,11 @@ func parseBoard(t *testing.T, b []byte) boardInfo {
 	if err := json.Unmarshal(b, &d); err != nil {
 		t.Fatal(err)
 	}
+	pd, err := promcheck.ReadDashboard(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Dashboard = pd
 	return d
 }
 
@@ -172,19 +184,100 @@ func (d boardInfo) flatPanels() []panelInfo {
 // expr is one PromQL expression of a dashboard and where it is.
 type expr struct{ where, expr string }
 
-// exprs returns every PromQL expression of a dashboard: panel queries and
-// the selectors inside label_values() variable queries.
-func (d boardInfo) exprs(t *testing.T) []expr {
-	t.Helper()
+// exprs returns every PromQL expression of a dashboard, uninterpolated:
+// panel queries and label_values() variable queries.
+func (d boardInfo) exprs() []expr {
 	var out []expr
-	for _, p := range d.flatPanels() {
-		for i, q := range p.Targets {
-			out = append(out, expr{fmt.Sprintf("panel %q target %d", p.Title, i), q.Expr})
+	for _, q := range d.Queries {
+		out = append(out, expr{q.Where(), q.Expr})
+	}
+	for _, v := range d.Variables {
+		if v.Type == "query" {
+			out = append(out, expr{"variable " + v.Name, v.Query})
 		}
 	}
-	for _, v := range d.Templating.List {
-		q, _ := v.Query.(string)
+	return out
+}
+
+// Names full of what NHS names have (apostrophes, commas, &, non-ASCII) and
+// every character Grafana's regex format escapes; only a backquote, which a
+// PromQL raw string cannot hold, is left out.
+const (
+	oddSite     = `St Mary's "Hospital" & Co, Tŷ Newydd`
+	oddBuilding = `Block B (old) [east] {2}`
+	oddFloor    = `1/2 ^ $`
+	oddWard     = `King's Ward, Children's \ a.b*c+d?e|f`
+	oddProbe    = `stmarys-kings-1`
+)
+
+func oddValue(name string) string {
+	switch name {
+	case "site":
+		return oddSite
+	case "building":
+		return oddBuilding
+	case "floor":
+		return oddFloor
+	case "ward":
+		return oddWard
+	case "probe":
+		return oddProbe
+	}
+	return "gateway"
+}
+
+// selections are the variable choices every query is checked with: one
+// value in each; All where a variable has it; two values in each
+// multi-valued variable.
+func selections(d promcheck.Dashboard) map[string]map[string]promcheck.Selection {
+	one, all, two := map[string]promcheck.Selection{}, map[string]promcheck.Selection{}, map[string]promcheck.Selection{}
+	for _, v := range d.Variables {
 		if v.Type != "query" {
+			continue
+		}
+		s := promcheck.Selection{Values: []string{oddValue(v.Name)}}
+		one[v.Name], all[v.Name], two[v.Name] = s, s, s
+		if v.IncludeAll {
+			all[v.Name] = promcheck.Selection{All: true}
+		}
+		if v.Multi {
+			two[v.Name] = promcheck.Selection{Values: []string{oddValue(v.Name), "Ward 7 (east)"}}
+		}
+	}
+	return map[string]map[string]promcheck.Selection{"one value": one, "All": all, "two values": two}
+}
+
+// interpolated returns every PromQL expression of d as Grafana sends it for
+// the selections sel: panel queries (a repeated row's variable scoped to
+// one value) and the selectors of the label_values() variable queries.
+func interpolated(t *testing.T, d promcheck.Dashboard, sel map[string]promcheck.Selection) []expr {
+	t.Helper()
+	vals, err := d.Values(sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []expr
+	for _, q := range d.Queries {
+		v := vals
+		if q.Repeat != "" {
+			// A repeated row is drawn for each value of its variable
+			// (every option when All is selected).
+			v = promcheck.Scoped(vals, q.Repeat, oddValue(q.Repeat))
+		}
+		e, err := promcheck.Interpolate(q.Expr, v)
+		if err != nil {
+			t.Errorf("%s: %v", q.Where(), err)
+			continue
+		}
+		out = append(out, expr{q.Where(), e})
+	}
+	for _, v := range d.Variables {
+		if v.Type != "query" {
+			continue
+		}
+		q, err := promcheck.Interpolate(v.Query, vals)
+		if err != nil {
+			t.Errorf("variable %s: %v", v.Name, err)
 			continue
 		}
 		sel, _, ok := promcheck.VariableQuery(q)
@@ -214,23 +307,27 @@ func known(t *testing.T) *promcheck.Known {
 	return k
 }
 
+// TestDashboardPromQLParsesAndUsesRealMetrics interpolates every query as
+// Grafana would for odd location names (one value, All, two values) and
+// checks it parses with Prometheus's parser and uses only real metrics,
+// labels and values.
 func TestDashboardPromQLParsesAndUsesRealMetrics(t *testing.T) {
 	k := known(t)
 	for name, b := range checkedIn(t) {
 		t.Run(name, func(t *testing.T) {
 			d := parseBoard(t, b)
-			es := d.exprs(t)
-			if len(es) == 0 {
+			if len(d.Queries) == 0 {
 				t.Fatal("no queries")
 			}
-			for _, e := range es {
-				if strings.TrimSpace(e.expr) == "" {
-					t.Errorf("%s: empty query", e.where)
-					continue
-				}
-				sub := promcheck.Substitute(e.expr, nil)
-				if err := promcheck.Join(e.where, k.Check(sub)); err != nil {
-					t.Errorf("%v\n  query: %s", err, e.expr)
+			for scenario, sel := range selections(d.Dashboard) {
+				for _, e := range interpolated(t, d.Dashboard, sel) {
+					if strings.TrimSpace(e.expr) == "" {
+						t.Errorf("%s: empty query", e.where)
+						continue
+					}
+					if err := promcheck.Join(e.where, k.Check(e.expr)); err != nil {
+						t.Errorf("%s: %v\n  query: %s", scenario, err, e.expr)
+					}
 				}
 			}
 		})
@@ -262,7 +359,7 @@ func TestEveryVariableUsedIsDefined(t *testing.T) {
 			d := parseBoard(t, b)
 			defined := map[string]int{}
 			multi := map[string]bool{}
-			for i, v := range d.Templating.List {
+			for i, v := range d.Variables {
 				defined[v.Name] = i
 				multi[v.Name] = v.Multi || v.IncludeAll
 			}
@@ -282,24 +379,18 @@ func TestEveryVariableUsedIsDefined(t *testing.T) {
 				}
 			})
 			// A variable's query may only use the variables before it.
-			for i, v := range d.Templating.List {
-				q, _ := v.Query.(string)
-				for _, ref := range promcheck.VarRefs(q) {
+			for i, v := range d.Variables {
+				for _, ref := range promcheck.VarRefs(v.Query) {
 					if j, ok := defined[ref]; ok && j >= i {
 						t.Errorf("variable %s uses $%s, defined after it", v.Name, ref)
 					}
 				}
 			}
-			// Matchers: multi-valued variables with =~ (Grafana regex-escapes
-			// their values), single-valued ones with = (it does not).
-			for _, e := range d.exprs(t) {
-				for v, m := range multi {
-					if m && strings.Contains(e.expr, fmt.Sprintf(`="$%s"`, v)) && !strings.Contains(e.expr, fmt.Sprintf(`=~"$%s"`, v)) {
-						t.Errorf("%s: multi-valued $%s matched with =", e.where, v)
-					}
-					if !m && strings.Contains(e.expr, fmt.Sprintf(`=~"$%s"`, v)) {
-						t.Errorf("%s: single-valued $%s matched with =~ (regex metacharacters in its value would not be escaped)", e.where, v)
-					}
+			// Matchers: every variable in a query is matched as
+			// label=~`${var:regex}` (see the package comment).
+			for _, e := range d.exprs() {
+				if err := promcheck.CheckMatchers(e.expr); err != nil {
+					t.Errorf("%s: %v", e.where, err)
 				}
 			}
 			// Repeats need a multi-valued variable.
@@ -312,12 +403,27 @@ func TestEveryVariableUsedIsDefined(t *testing.T) {
 	}
 }
 
-// TestVariableCheckCatchesMistakes shows the variable check can fail.
+// TestVariableCheckCatchesMistakes shows the variable checks can fail.
 func TestVariableCheckCatchesMistakes(t *testing.T) {
 	refs := promcheck.VarRefs(`up{site=~"$site", ward="${ward:regex}"} [[floor]] ${__range} $__rate_interval`)
 	want := []string{"site", "ward", "floor", "__range", "__rate_interval"}
 	if fmt.Sprint(refs) != fmt.Sprint(want) {
 		t.Errorf("VarRefs = %v, want %v", refs, want)
+	}
+	for _, bad := range []string{
+		`up{site="$site"}`,                // Grafana issue 48138: ' mangled
+		`up{site=~"$site"}`,               // the data source's escaping: " unescaped
+		`up{site=~"${site:regex}"}`,       // \. is no PromQL escape; " ends the string
+		"up{site=`${site:regex}`}",        // = does not read the regex
+		"up{site=~`${site}`}",             // no format
+		"label_values(up{x=~`$site`}, y)", // no format
+	} {
+		if err := promcheck.CheckMatchers(bad); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+	if err := promcheck.CheckMatchers("rate(up{site=~`${site:regex}`, probe=~`${probe:regex}`}[$__rate_interval])"); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -370,9 +476,15 @@ func TestLinksPointAtWardprobeDashboards(t *testing.T) {
 	}
 }
 
+// TestFloorPlanPlacesEveryProbe renders the Floor plan dashboard for the
+// example inventory: a Canvas panel per floor, each probe's marker at its x,y.
 func TestFloorPlanPlacesEveryProbe(t *testing.T) {
-	inv := inventory(t)
-	d, err := strict(checkedIn(t)["floor-plan.json"])
+	inv := exampleInventory(t)
+	files, err := Render(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := strict(files["floor-plan.json"])
 	if err != nil {
 		t.Fatal(err)
 	}

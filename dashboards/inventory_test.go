@@ -100,10 +100,10 @@ func TestSyncPlacesProbesFromProbeInfo(t *testing.T) {
 	}
 }
 
-// TestExampleImagesExist: every image the checked-in inventory serves from
-// Grafana's public/img/wardprobe/ ships in dashboards/floorplans/.
+// TestExampleImagesExist: every image the inventories serve from Grafana's
+// public/img/wardprobe/ ships in dashboards/floorplans/.
 func TestExampleImagesExist(t *testing.T) {
-	for _, f := range inventory(t).Floors {
+	for _, f := range append(inventory(t).Floors, exampleInventory(t).Floors...) {
 		const prefix = "/public/img/wardprobe/"
 		if !strings.HasPrefix(f.Image, prefix) {
 			continue
