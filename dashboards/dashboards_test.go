@@ -298,6 +298,7 @@ func known(t *testing.T) *promcheck.Known {
 	if err := k.LoadExposition(goldenMetrics); err != nil {
 		t.Fatal(err)
 	}
+	k.AddDocumented()
 	rules, err := promcheck.LoadRules(recordingRules)
 	if err != nil {
 		t.Fatal(err)
