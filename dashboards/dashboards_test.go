@@ -538,3 +538,99 @@ func TestFloorPlanPlacesEveryProbe(t *testing.T) {
 		}
 	}
 }
+
+// TestComplianceBands: shares of time meeting the standard are coloured and
+// named by the bands 7SIGNAL reports service levels in (green at least 99%,
+// amber 95 to 99%, red below 95%), as Grafana applies thresholds (the
+// highest step at or below the value) and range mappings (the first whose
+// inclusive range holds the value).
+func TestComplianceBands(t *testing.T) {
+	var d struct {
+		Panels []struct {
+			Title       string `json:"title"`
+			FieldConfig struct {
+				Defaults struct {
+					Unit       string `json:"unit"`
+					Thresholds struct {
+						Steps []struct {
+							Color string   `json:"color"`
+							Value *float64 `json:"value"`
+						} `json:"steps"`
+					} `json:"thresholds"`
+				} `json:"defaults"`
+				Overrides []struct {
+					Properties []struct {
+						ID    string          `json:"id"`
+						Value json.RawMessage `json:"value"`
+					} `json:"properties"`
+				} `json:"overrides"`
+			} `json:"fieldConfig"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(checkedIn(t)["compliance.json"], &d); err != nil {
+		t.Fatal(err)
+	}
+	colour := func(steps []struct {
+		Color string   `json:"color"`
+		Value *float64 `json:"value"`
+	}, v float64) string {
+		c := ""
+		for _, s := range steps {
+			if s.Value == nil || v >= *s.Value {
+				c = s.Color
+			}
+		}
+		return c
+	}
+	cases := []struct {
+		share        float64
+		colour, text string
+	}{
+		{1, colBandGreen, "green (≥ 99%)"},
+		{0.99, colBandGreen, "green (≥ 99%)"},
+		{0.9899, colBandAmber, "amber (95–99%)"},
+		{0.95, colBandAmber, "amber (95–99%)"},
+		{0.9499, colBandRed, "red (< 95%)"},
+		{0, colBandRed, "red (< 95%)"},
+	}
+	shares, named := 0, 0
+	for _, p := range d.Panels {
+		def := p.FieldConfig.Defaults
+		if def.Unit == "percentunit" && len(def.Thresholds.Steps) > 0 {
+			shares++
+			for _, c := range cases {
+				if got := colour(def.Thresholds.Steps, c.share); got != c.colour {
+					t.Errorf("panel %q colours a share of %v %s, want %s", p.Title, c.share, got, c.colour)
+				}
+			}
+		}
+		for _, o := range p.FieldConfig.Overrides {
+			for _, prop := range o.Properties {
+				if prop.ID != "mappings" || !bytes.Contains(prop.Value, []byte(`"range"`)) {
+					continue
+				}
+				named++
+				var ms []dashboard.ValueMapping
+				if err := json.Unmarshal(prop.Value, &ms); err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range cases {
+					got := ""
+					for _, m := range ms {
+						r := m.RangeMap
+						if r != nil && c.share >= *r.Options.From && c.share <= *r.Options.To {
+							got = *r.Options.Result.Text
+							break
+						}
+					}
+					if got != c.text {
+						t.Errorf("panel %q names a share of %v %q, want %q", p.Title, c.share, got, c.text)
+					}
+				}
+			}
+		}
+	}
+	if shares < 3 || named != 1 {
+		t.Errorf("%d share panels coloured by thresholds, %d band columns: want the summary's shares and the ward table's band", shares, named)
+	}
+}

@@ -165,6 +165,22 @@ func Interpolate(expr string, vars map[string]Value) (string, error) {
 	return out, nil
 }
 
+// DataSourceEscape is what the Prometheus data source does to a
+// single-valued variable referenced without a format ($var), classic
+// behaviour (without the prometheusSpecialCharsInLabelValues feature toggle
+// of Grafana 11.5+): prometheusRegularEscape in grafana/grafana
+// packages/grafana-prometheus/src/escaping.ts,
+//
+//	value.replace(/\\/g, '\\\\').replace(/'/g, "\\\\'")
+//
+// a backslash doubled and ' turned into \\' (backslash, backslash, quote),
+// which a double-quoted PromQL string reads as \' and so never matches the
+// label's ' (Grafana issue 48138); a " is left to end the string. The
+// dashboards no longer use that form; tests use this to show what it did.
+func DataSourceEscape(value string) string {
+	return strings.NewReplacer(`\`, `\\`, `'`, `\\'`).Replace(value)
+}
+
 // labelValues is Grafana's pattern for a Prometheus variable query
 // label_values(selector, label), from PrometheusMetricFindQuery.process in
 // grafana/grafana packages/grafana-prometheus/src/metric_find_query.ts:

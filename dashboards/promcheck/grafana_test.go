@@ -64,3 +64,9 @@ func TestVariableQuery(t *testing.T) {
 		t.Error("query_result taken for label_values")
 	}
 }
+
+func TestDataSourceEscape(t *testing.T) {
+	if got := DataSourceEscape(`King's \ Ward`); got != `King\\'s \\ Ward` {
+		t.Errorf("got %s", got)
+	}
+}
