@@ -111,7 +111,7 @@ type Value struct {
 func FormatRegex(v Value) (string, error) {
 	if v.All {
 		if v.AllValue == "" {
-			return "", fmt.Errorf("All selected but the variable has no custom all value")
+			return "", fmt.Errorf(`"All" selected but the variable has no custom all value`)
 		}
 		return v.AllValue, nil
 	}
