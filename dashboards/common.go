@@ -15,7 +15,8 @@
 //     sequences, so a value's " and the escaping backslashes survive, where
 //     a double-quoted string would end at " and reject \. as an escape.
 //
-// The one value this cannot carry is a backquote (`) in a location name.
+// The one character this cannot carry is a backquote (`) in a location
+// name; `make dashboards SYNC=…` notes any probe whose location has one.
 package dashboards
 
 import (

@@ -634,3 +634,76 @@ func TestComplianceBands(t *testing.T) {
 		t.Errorf("%d share panels coloured by thresholds, %d band columns: want the summary's shares and the ward table's band", shares, named)
 	}
 }
+
+// TestFloorPlanPositionsChart: out of the box (no floor-plan inventory) the
+// Floor plan dashboard has site, building and floor variables and plots
+// each probe at the x,y of its wardprobe_probe_info: the labels read into a
+// table, turned into numbers, y flipped for an axis that grows upwards, and
+// the points coloured by coverage.
+func TestFloorPlanPositionsChart(t *testing.T) {
+	b := checkedIn(t)["floor-plan.json"]
+	d := parseBoard(t, b)
+	multi := map[string]bool{}
+	for _, v := range d.Variables {
+		multi[v.Name] = v.Multi
+	}
+	for _, v := range []string{"site", "building", "floor"} {
+		if m, ok := multi[v]; !ok || m {
+			t.Errorf("variable %s: defined %v, multi %v; want a single-valued variable", v, ok, m)
+		}
+	}
+	var raw struct {
+		Panels []struct {
+			Type            string `json:"type"`
+			Transformations []struct {
+				ID      string         `json:"id"`
+				Options map[string]any `json:"options"`
+			} `json:"transformations"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+			Options struct {
+				Series []struct {
+					X, Y, Color struct {
+						Matcher struct {
+							Options string `json:"options"`
+						} `json:"matcher"`
+					}
+				} `json:"series"`
+			} `json:"options"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range raw.Panels {
+		if p.Type != "xychart" {
+			continue
+		}
+		found = true
+		if len(p.Targets) == 0 || !strings.Contains(p.Targets[0].Expr, "wardprobe_probe_info") || !strings.Contains(p.Targets[0].Expr, "x, y)") {
+			t.Errorf("positions query %v does not read x and y from wardprobe_probe_info", p.Targets)
+		}
+		var ids []string
+		for _, tr := range p.Transformations {
+			ids = append(ids, tr.ID)
+		}
+		if fmt.Sprint(ids) != "[merge organize convertFieldType calculateField]" {
+			t.Errorf("transformations %v", ids)
+		}
+		if bin := fmt.Sprint(p.Transformations[len(p.Transformations)-1].Options["binary"]); bin != "map[left:1 operator:- right:y]" {
+			t.Errorf("y not flipped: %s", bin)
+		}
+		if len(p.Options.Series) != 1 {
+			t.Fatalf("series %+v", p.Options.Series)
+		}
+		s := p.Options.Series[0]
+		if s.X.Matcher.Options != fieldX || s.Y.Matcher.Options != fieldUp || s.Color.Matcher.Options != fieldCoverage {
+			t.Errorf("series plots x=%s y=%s colour=%s", s.X.Matcher.Options, s.Y.Matcher.Options, s.Color.Matcher.Options)
+		}
+	}
+	if !found {
+		t.Error("no positions chart")
+	}
+}
