@@ -4,8 +4,19 @@
 //
 // Every dashboard carries the location variables site → building → floor →
 // ward, chained so that each lists only what lies inside the one before.
-// Single-valued variables are matched with = and multi-valued ones with =~,
-// because Grafana escapes regex metacharacters only for the latter.
+//
+// Every variable is matched as label=~`${var:regex}`, whatever its kind:
+//   - the "regex" format is applied by Grafana itself, the same on every
+//     version (a backslash before each of \ ^ $ * + ? . ( ) | [ ] { } /, and
+//     (a|b) for several values; see promcheck.RegexEscape), and it overrides
+//     the Prometheus data source's own escaping, which mangles ' in
+//     single-valued variables (Grafana issue 48138) and leaves " unescaped;
+//   - the backquoted PromQL raw string takes that output as it is: no escape
+//     sequences, so a value's " and the escaping backslashes survive, where
+//     a double-quoted string would end at " and reject \. as an escape.
+//
+// The one character this cannot carry is a backquote (`) in a location
+// name; `make dashboards SYNC=…` notes any probe whose location has one.
 package dashboards
 
 import (
@@ -99,18 +110,21 @@ func numberPanels(d *dashboard.Dashboard) {
 type locVar struct {
 	name  string // label and variable name: site, building, floor, ward, probe, target
 	label string // shown in the variable picker
-	multi bool   // multi-valued with "All"; matched with =~
+	multi bool   // multi-valued with "All" (all value .*)
 }
 
 // scope is the ordered set of location variables a dashboard filters by.
 type scope []locVar
 
-// matcher returns the PromQL matcher for variable v.
+// matcher returns the PromQL matcher for variable v: a regex match on the
+// variable in Grafana's regex format, inside a raw (backquoted) string.
 func (v locVar) matcher() string {
-	if v.multi {
-		return fmt.Sprintf(`%s=~"$%s"`, v.name, v.name)
-	}
-	return fmt.Sprintf(`%s="$%s"`, v.name, v.name)
+	return varMatcher(v.name, v.name)
+}
+
+// varMatcher matches label against variable name, as matcher does.
+func varMatcher(label, name string) string {
+	return fmt.Sprintf("%s=~`${%s:regex}`", label, name)
 }
 
 // sel returns the matchers of every variable in s, plus extra matchers, joined
@@ -318,9 +332,46 @@ func signalSteps() *dashboard.ThresholdsConfigBuilder {
 	return steps(colNotSpot, -80, colDegraded, -72, "yellow", -67, colGood)
 }
 
-// complianceSteps colours a share of time meeting the standard.
+// Compliance bands for a share of time meeting the standard, as 7SIGNAL
+// reports service levels: green when at least 99% of samples meet the
+// target, yellow (here amber) from 95.0% to 98.99%, red below 95.0%
+// (7signal Sapphire User's Manual, "Service level agreement" KPIs:
+// https://www.manualshelf.com/manual/7signal/2010-08-apu2/user-s-manual-english/page-85.html).
+const (
+	bandGreen = 0.99
+	bandAmber = 0.95
+
+	colBandGreen = "green"
+	colBandAmber = "orange"
+	colBandRed   = "red"
+)
+
+// complianceSteps colours a share of time meeting the standard by the
+// compliance bands.
 func complianceSteps() *dashboard.ThresholdsConfigBuilder {
-	return steps(colNotSpot, 0.9, colDegraded, 0.99, colGood)
+	return steps(colBandRed, bandAmber, colBandAmber, bandGreen, colBandGreen)
+}
+
+// bandMappings names the compliance band of a share of time, for a column
+// that shows the band in words.
+func bandMappings() []dashboard.ValueMapping {
+	rng := func(from, to float64, text, color string, index int32) dashboard.ValueMapping {
+		return dashboard.ValueMapping{RangeMap: &dashboard.RangeMap{
+			Type: dashboard.MappingTypeRangeToText,
+			Options: dashboard.DashboardRangeMapOptions{
+				From:   cog.ToPtr(from),
+				To:     cog.ToPtr(to),
+				Result: dashboard.ValueMappingResult{Text: cog.ToPtr(text), Color: cog.ToPtr(color), Index: cog.ToPtr(index)},
+			},
+		}}
+	}
+	// Range maps include both ends and the first that matches wins, so a
+	// share of exactly 99% is green and one of exactly 95% amber.
+	return []dashboard.ValueMapping{
+		rng(bandGreen, 1, "green (≥ 99%)", colBandGreen, 0),
+		rng(bandAmber, bandGreen, "amber (95–99%)", colBandAmber, 1),
+		rng(0, bandAmber, "red (< 95%)", colBandRed, 2),
+	}
 }
 
 // thresholdColours makes a panel colour values by its thresholds.

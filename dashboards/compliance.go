@@ -19,6 +19,9 @@ func complianceScope() scope {
 	}
 }
 
+// bandsNote explains the colours of a share of time meeting the standard.
+const bandsNote = "Bands as 7SIGNAL reports service levels: green at least 99% of the time, amber 95–99%, red below 95%."
+
 // wardLabels are the labels of the recorded per-ward series.
 const wardLabels = "site, building, floor, ward"
 
@@ -37,17 +40,24 @@ func compliance() *dashboard.DashboardBuilder {
 
 	b = b.WithRow(dashboard.NewRowBuilder("Summary"))
 	b = b.WithPanel(estateStat("Share of time meeting the standard",
-		"Over all selected wards and the whole range, time-weighted over their probes.",
-		shareMet(sel, ""), "percentunit", complianceSteps()).Decimals(2).Span(6))
-	b = b.WithPanel(estateStat("Wards below 99%",
-		"Wards that met their standard less than 99% of the range.",
-		fmt.Sprintf(`count((%s) < 0.99) or vector(0)`, shareMet(sel, wardLabels)), "none", steps(colGood, 1, colDegraded)).Span(6))
+		"Over all selected wards and the whole range, time-weighted over their probes. "+bandsNote,
+		shareMet(sel, ""), "percentunit", complianceSteps()).Decimals(2))
+	perWard := shareMet(sel, wardLabels)
+	b = b.WithPanel(estateStat("Wards green (≥ 99%)",
+		"Wards that met their standard at least 99% of the range. "+bandsNote,
+		fmt.Sprintf(`count((%s) >= %v) or vector(0)`, perWard, bandGreen), "none", steps(colBandGreen)))
+	b = b.WithPanel(estateStat("Wards amber (95–99%)",
+		"Wards that met their standard at least 95% but less than 99% of the range. "+bandsNote,
+		fmt.Sprintf(`count((%s) >= %v < %v) or vector(0)`, perWard, bandAmber, bandGreen), "none", steps(colGood, 1, colBandAmber)))
+	b = b.WithPanel(estateStat("Wards red (< 95%)",
+		"Wards that met their standard less than 95% of the range. "+bandsNote,
+		fmt.Sprintf(`count((%s) < %v) or vector(0)`, perWard, bandAmber), "none", steps(colGood, 1, colBandRed)))
 	b = b.WithPanel(estateStat("Probes with not-spot time",
 		"Probes that spent any of the range in a not-spot.",
-		fmt.Sprintf(`count(max by (%s) (avg_over_time(%s{%s}[$__range])) > 0) or vector(0)`, probeLabels, recCoverageRate1h, s.sel(`state="notspot"`)), "none", steps(colGood, 1, colNotSpot)).Span(6))
+		fmt.Sprintf(`count(max by (%s) (avg_over_time(%s{%s}[$__range])) > 0) or vector(0)`, probeLabels, recCoverageRate1h, s.sel(`state="notspot"`)), "none", steps(colGood, 1, colNotSpot)))
 	b = b.WithPanel(estateStat("Last 30 days (recorded)",
-		"Mean over the selected wards of the recorded 30-day share (ward:wardprobe_standard_met:ratio_30d), independent of the range picked.",
-		fmt.Sprintf(`avg(%s{%s})`, recStandardRatio30, sel), "percentunit", complianceSteps()).Decimals(2).Span(6))
+		"Mean over the selected wards of the recorded 30-day share (ward:wardprobe_standard_met:ratio_30d), independent of the range picked. "+bandsNote,
+		fmt.Sprintf(`avg(%s{%s})`, recStandardRatio30, sel), "percentunit", complianceSteps()).Decimals(2))
 
 	b = b.WithRow(dashboard.NewRowBuilder("Wards"))
 	b = b.WithPanel(wardComplianceTable(s))
@@ -55,11 +65,13 @@ func compliance() *dashboard.DashboardBuilder {
 	b = b.WithPanel(notSpots(s))
 	b = b.WithPanel(timeseries.NewPanelBuilder().Tooltip(tooltip()).
 		Title("Daily share of time meeting the standard").
-		Description("The recorded 1-day share per ward (ward:wardprobe_standard_met:ratio_1d).").
+		Description("The recorded 1-day share per ward (ward:wardprobe_standard_met:ratio_1d), over the compliance bands. " + bandsNote).
 		Datasource(ds()).
 		WithTarget(query("A", fmt.Sprintf(`%s{%s}`, recStandardRatio1d, sel), "{{building}} / floor {{floor}} / {{ward}}")).
 		Unit("percentunit").
 		Min(0).Max(1).
+		Thresholds(complianceSteps()).
+		ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeLineAndArea)).
 		Legend(common.NewVizLegendOptionsBuilder().ShowLegend(true).DisplayMode(common.LegendDisplayModeTable).Placement(common.LegendPlacementRight).Calcs([]string{"min", "mean"})).
 		Height(10).Span(24))
 	return b
@@ -86,15 +98,21 @@ func wardComplianceTable(s scope) *table.PanelBuilder {
 	}
 	return newTable().
 		Title("Share of time each ward met its standard").
-		Description("Per ward over the range: share of time meeting its standard, and share of probe time in a not-spot or disconnected. Sorted worst first; click a header to sort.").
+		Description("Per ward over the range: share of time meeting its standard and its band, and share of probe time in a not-spot or disconnected. Sorted worst first; click a header to sort. "+bandsNote).
 		Datasource(ds()).
 		WithTarget(instant("A", shareMet(sel, wardLabels+", standard"))).
 		WithTarget(instant("B", stateShare("notspot"))).
 		WithTarget(instant("C", stateShare("disconnected"))).
+		WithTarget(instant("D", shareMet(sel, wardLabels+", standard"))).
 		WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
 		WithTransformation(organize([]string{"Time"},
-			[]string{"site", "building", "floor", "ward", "standard", "Value #A", "Value #B", "Value #C"}, nil)).
+			[]string{"site", "building", "floor", "ward", "standard", "Value #A", "Value #D", "Value #B", "Value #C"}, nil)).
 		OverrideByName("Value #A", percentCell("met standard", complianceSteps())).
+		OverrideByName("Value #D", []dashboard.DynamicConfigValue{
+			{Id: "displayName", Value: "band"},
+			{Id: "mappings", Value: bandMappings()},
+			{Id: "custom.cellOptions", Value: map[string]any{"type": "color-text"}},
+		}).
 		OverrideByName("Value #B", percentCell("in a not-spot", steps(colGood, 0.001, colDegraded, 0.01, colNotSpot))).
 		OverrideByName("Value #C", percentCell("disconnected", steps(colGood, 0.001, colDegraded, 0.01, colNotSpot))).
 		SortBy([]cog.Builder[common.TableSortByFieldState]{

@@ -45,7 +45,22 @@ func checkedIn(t *testing.T) map[string][]byte {
 
 func inventory(t *testing.T) Inventory {
 	t.Helper()
-	inv, err := LoadInventory(InventoryFile)
+	return loadInventory(t, InventoryFile)
+}
+
+// exampleInventory is the example floor-plan inventory, with floors.
+func exampleInventory(t *testing.T) Inventory {
+	t.Helper()
+	inv := loadInventory(t, "floorplans.example.yml")
+	if len(inv.Floors) == 0 {
+		t.Fatal("the example inventory has no floors")
+	}
+	return inv
+}
+
+func loadInventory(t *testing.T, path string) Inventory {
+	t.Helper()
+	inv, err := LoadInventory(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,27 +142,19 @@ func TestStrictSchemaRejectsMistakes(t *testing.T) {
 
 // panelInfo is what the checks need of a panel, read from the JSON.
 type panelInfo struct {
-	Type    string `json:"type"`
-	Title   string `json:"title"`
-	Repeat  string `json:"repeat"`
+	Type    string      `json:"type"`
+	Title   string      `json:"title"`
+	Repeat  string      `json:"repeat"`
+	Panels  []panelInfo `json:"panels"`
 	Targets []struct {
 		Expr string `json:"expr"`
 	} `json:"targets"`
-	Panels []panelInfo `json:"panels"`
 }
 
 type boardInfo struct {
-	Uid        string      `json:"uid"`
-	Panels     []panelInfo `json:"panels"`
-	Templating struct {
-		List []struct {
-			Name       string `json:"name"`
-			Type       string `json:"type"`
-			Query      any    `json:"query"`
-			Multi      bool   `json:"multi"`
-			IncludeAll bool   `json:"includeAll"`
-		} `json:"list"`
-	} `json:"templating"`
+	Uid    string      `json:"uid"`
+	Panels []panelInfo `json:"panels"`
+	promcheck.Dashboard
 }
 
 func parseBoard(t *testing.T, b []byte) boardInfo {
@@ -156,6 +163,11 @@ func parseBoard(t *testing.T, b []byte) boardInfo {
 	if err := json.Unmarshal(b, &d); err != nil {
 		t.Fatal(err)
 	}
+	pd, err := promcheck.ReadDashboard(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Dashboard = pd
 	return d
 }
 
@@ -172,19 +184,100 @@ func (d boardInfo) flatPanels() []panelInfo {
 // expr is one PromQL expression of a dashboard and where it is.
 type expr struct{ where, expr string }
 
-// exprs returns every PromQL expression of a dashboard: panel queries and
-// the selectors inside label_values() variable queries.
-func (d boardInfo) exprs(t *testing.T) []expr {
-	t.Helper()
+// exprs returns every PromQL expression of a dashboard, uninterpolated:
+// panel queries and label_values() variable queries.
+func (d boardInfo) exprs() []expr {
 	var out []expr
-	for _, p := range d.flatPanels() {
-		for i, q := range p.Targets {
-			out = append(out, expr{fmt.Sprintf("panel %q target %d", p.Title, i), q.Expr})
+	for _, q := range d.Queries {
+		out = append(out, expr{q.Where(), q.Expr})
+	}
+	for _, v := range d.Variables {
+		if v.Type == "query" {
+			out = append(out, expr{"variable " + v.Name, v.Query})
 		}
 	}
-	for _, v := range d.Templating.List {
-		q, _ := v.Query.(string)
+	return out
+}
+
+// Names full of what NHS names have (apostrophes, commas, &, non-ASCII) and
+// every character Grafana's regex format escapes; only a backquote, which a
+// PromQL raw string cannot hold, is left out.
+const (
+	oddSite     = `St Mary's "Hospital" & Co, Tŷ Newydd`
+	oddBuilding = `Block B (old) [east] {2}`
+	oddFloor    = `1/2 ^ $`
+	oddWard     = `King's Ward, Children's \ a.b*c+d?e|f`
+	oddProbe    = `stmarys-kings-1`
+)
+
+func oddValue(name string) string {
+	switch name {
+	case "site":
+		return oddSite
+	case "building":
+		return oddBuilding
+	case "floor":
+		return oddFloor
+	case "ward":
+		return oddWard
+	case "probe":
+		return oddProbe
+	}
+	return "gateway"
+}
+
+// selections are the variable choices every query is checked with: one
+// value in each; All where a variable has it; two values in each
+// multi-valued variable.
+func selections(d promcheck.Dashboard) map[string]map[string]promcheck.Selection {
+	one, all, two := map[string]promcheck.Selection{}, map[string]promcheck.Selection{}, map[string]promcheck.Selection{}
+	for _, v := range d.Variables {
 		if v.Type != "query" {
+			continue
+		}
+		s := promcheck.Selection{Values: []string{oddValue(v.Name)}}
+		one[v.Name], all[v.Name], two[v.Name] = s, s, s
+		if v.IncludeAll {
+			all[v.Name] = promcheck.Selection{All: true}
+		}
+		if v.Multi {
+			two[v.Name] = promcheck.Selection{Values: []string{oddValue(v.Name), "Ward 7 (east)"}}
+		}
+	}
+	return map[string]map[string]promcheck.Selection{"one value": one, "All": all, "two values": two}
+}
+
+// interpolated returns every PromQL expression of d as Grafana sends it for
+// the selections sel: panel queries (a repeated row's variable scoped to
+// one value) and the selectors of the label_values() variable queries.
+func interpolated(t *testing.T, d promcheck.Dashboard, sel map[string]promcheck.Selection) []expr {
+	t.Helper()
+	vals, err := d.Values(sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []expr
+	for _, q := range d.Queries {
+		v := vals
+		if q.Repeat != "" {
+			// A repeated row is drawn for each value of its variable
+			// (every option when All is selected).
+			v = promcheck.Scoped(vals, q.Repeat, oddValue(q.Repeat))
+		}
+		e, err := promcheck.Interpolate(q.Expr, v)
+		if err != nil {
+			t.Errorf("%s: %v", q.Where(), err)
+			continue
+		}
+		out = append(out, expr{q.Where(), e})
+	}
+	for _, v := range d.Variables {
+		if v.Type != "query" {
+			continue
+		}
+		q, err := promcheck.Interpolate(v.Query, vals)
+		if err != nil {
+			t.Errorf("variable %s: %v", v.Name, err)
 			continue
 		}
 		sel, _, ok := promcheck.VariableQuery(q)
@@ -205,6 +298,7 @@ func known(t *testing.T) *promcheck.Known {
 	if err := k.LoadExposition(goldenMetrics); err != nil {
 		t.Fatal(err)
 	}
+	k.AddDocumented()
 	rules, err := promcheck.LoadRules(recordingRules)
 	if err != nil {
 		t.Fatal(err)
@@ -214,23 +308,27 @@ func known(t *testing.T) *promcheck.Known {
 	return k
 }
 
+// TestDashboardPromQLParsesAndUsesRealMetrics interpolates every query as
+// Grafana would for odd location names (one value, All, two values) and
+// checks it parses with Prometheus's parser and uses only real metrics,
+// labels and values.
 func TestDashboardPromQLParsesAndUsesRealMetrics(t *testing.T) {
 	k := known(t)
 	for name, b := range checkedIn(t) {
 		t.Run(name, func(t *testing.T) {
 			d := parseBoard(t, b)
-			es := d.exprs(t)
-			if len(es) == 0 {
+			if len(d.Queries) == 0 {
 				t.Fatal("no queries")
 			}
-			for _, e := range es {
-				if strings.TrimSpace(e.expr) == "" {
-					t.Errorf("%s: empty query", e.where)
-					continue
-				}
-				sub := promcheck.Substitute(e.expr, nil)
-				if err := promcheck.Join(e.where, k.Check(sub)); err != nil {
-					t.Errorf("%v\n  query: %s", err, e.expr)
+			for scenario, sel := range selections(d.Dashboard) {
+				for _, e := range interpolated(t, d.Dashboard, sel) {
+					if strings.TrimSpace(e.expr) == "" {
+						t.Errorf("%s: empty query", e.where)
+						continue
+					}
+					if err := promcheck.Join(e.where, k.Check(e.expr)); err != nil {
+						t.Errorf("%s: %v\n  query: %s", scenario, err, e.expr)
+					}
 				}
 			}
 		})
@@ -262,7 +360,7 @@ func TestEveryVariableUsedIsDefined(t *testing.T) {
 			d := parseBoard(t, b)
 			defined := map[string]int{}
 			multi := map[string]bool{}
-			for i, v := range d.Templating.List {
+			for i, v := range d.Variables {
 				defined[v.Name] = i
 				multi[v.Name] = v.Multi || v.IncludeAll
 			}
@@ -282,24 +380,18 @@ func TestEveryVariableUsedIsDefined(t *testing.T) {
 				}
 			})
 			// A variable's query may only use the variables before it.
-			for i, v := range d.Templating.List {
-				q, _ := v.Query.(string)
-				for _, ref := range promcheck.VarRefs(q) {
+			for i, v := range d.Variables {
+				for _, ref := range promcheck.VarRefs(v.Query) {
 					if j, ok := defined[ref]; ok && j >= i {
 						t.Errorf("variable %s uses $%s, defined after it", v.Name, ref)
 					}
 				}
 			}
-			// Matchers: multi-valued variables with =~ (Grafana regex-escapes
-			// their values), single-valued ones with = (it does not).
-			for _, e := range d.exprs(t) {
-				for v, m := range multi {
-					if m && strings.Contains(e.expr, fmt.Sprintf(`="$%s"`, v)) && !strings.Contains(e.expr, fmt.Sprintf(`=~"$%s"`, v)) {
-						t.Errorf("%s: multi-valued $%s matched with =", e.where, v)
-					}
-					if !m && strings.Contains(e.expr, fmt.Sprintf(`=~"$%s"`, v)) {
-						t.Errorf("%s: single-valued $%s matched with =~ (regex metacharacters in its value would not be escaped)", e.where, v)
-					}
+			// Matchers: every variable in a query is matched as
+			// label=~`${var:regex}` (see the package comment).
+			for _, e := range d.exprs() {
+				if err := promcheck.CheckMatchers(e.expr); err != nil {
+					t.Errorf("%s: %v", e.where, err)
 				}
 			}
 			// Repeats need a multi-valued variable.
@@ -312,12 +404,27 @@ func TestEveryVariableUsedIsDefined(t *testing.T) {
 	}
 }
 
-// TestVariableCheckCatchesMistakes shows the variable check can fail.
+// TestVariableCheckCatchesMistakes shows the variable checks can fail.
 func TestVariableCheckCatchesMistakes(t *testing.T) {
 	refs := promcheck.VarRefs(`up{site=~"$site", ward="${ward:regex}"} [[floor]] ${__range} $__rate_interval`)
 	want := []string{"site", "ward", "floor", "__range", "__rate_interval"}
 	if fmt.Sprint(refs) != fmt.Sprint(want) {
 		t.Errorf("VarRefs = %v, want %v", refs, want)
+	}
+	for _, bad := range []string{
+		`up{site="$site"}`,                // Grafana issue 48138: ' mangled
+		`up{site=~"$site"}`,               // the data source's escaping: " unescaped
+		`up{site=~"${site:regex}"}`,       // \. is no PromQL escape; " ends the string
+		"up{site=`${site:regex}`}",        // = does not read the regex
+		"up{site=~`${site}`}",             // no format
+		"label_values(up{x=~`$site`}, y)", // no format
+	} {
+		if err := promcheck.CheckMatchers(bad); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+	if err := promcheck.CheckMatchers("rate(up{site=~`${site:regex}`, probe=~`${probe:regex}`}[$__rate_interval])"); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -370,9 +477,15 @@ func TestLinksPointAtWardprobeDashboards(t *testing.T) {
 	}
 }
 
+// TestFloorPlanPlacesEveryProbe renders the Floor plan dashboard for the
+// example inventory: a Canvas panel per floor, each probe's marker at its x,y.
 func TestFloorPlanPlacesEveryProbe(t *testing.T) {
-	inv := inventory(t)
-	d, err := strict(checkedIn(t)["floor-plan.json"])
+	inv := exampleInventory(t)
+	files, err := Render(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := strict(files["floor-plan.json"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,5 +536,174 @@ func TestFloorPlanPlacesEveryProbe(t *testing.T) {
 				t.Errorf("%s: marker %s not ringed by its signal field", f.Title(), p.Name)
 			}
 		}
+	}
+}
+
+// TestComplianceBands: shares of time meeting the standard are coloured and
+// named by the bands 7SIGNAL reports service levels in (green at least 99%,
+// amber 95 to 99%, red below 95%), as Grafana applies thresholds (the
+// highest step at or below the value) and range mappings (the first whose
+// inclusive range holds the value).
+func TestComplianceBands(t *testing.T) {
+	var d struct {
+		Panels []struct {
+			Title       string `json:"title"`
+			FieldConfig struct {
+				Defaults struct {
+					Unit       string `json:"unit"`
+					Thresholds struct {
+						Steps []struct {
+							Color string   `json:"color"`
+							Value *float64 `json:"value"`
+						} `json:"steps"`
+					} `json:"thresholds"`
+				} `json:"defaults"`
+				Overrides []struct {
+					Properties []struct {
+						ID    string          `json:"id"`
+						Value json.RawMessage `json:"value"`
+					} `json:"properties"`
+				} `json:"overrides"`
+			} `json:"fieldConfig"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(checkedIn(t)["compliance.json"], &d); err != nil {
+		t.Fatal(err)
+	}
+	colour := func(steps []struct {
+		Color string   `json:"color"`
+		Value *float64 `json:"value"`
+	}, v float64) string {
+		c := ""
+		for _, s := range steps {
+			if s.Value == nil || v >= *s.Value {
+				c = s.Color
+			}
+		}
+		return c
+	}
+	cases := []struct {
+		share        float64
+		colour, text string
+	}{
+		{1, colBandGreen, "green (≥ 99%)"},
+		{0.99, colBandGreen, "green (≥ 99%)"},
+		{0.9899, colBandAmber, "amber (95–99%)"},
+		{0.95, colBandAmber, "amber (95–99%)"},
+		{0.9499, colBandRed, "red (< 95%)"},
+		{0, colBandRed, "red (< 95%)"},
+	}
+	shares, named := 0, 0
+	for _, p := range d.Panels {
+		def := p.FieldConfig.Defaults
+		if def.Unit == "percentunit" && len(def.Thresholds.Steps) > 0 {
+			shares++
+			for _, c := range cases {
+				if got := colour(def.Thresholds.Steps, c.share); got != c.colour {
+					t.Errorf("panel %q colours a share of %v %s, want %s", p.Title, c.share, got, c.colour)
+				}
+			}
+		}
+		for _, o := range p.FieldConfig.Overrides {
+			for _, prop := range o.Properties {
+				if prop.ID != "mappings" || !bytes.Contains(prop.Value, []byte(`"range"`)) {
+					continue
+				}
+				named++
+				var ms []dashboard.ValueMapping
+				if err := json.Unmarshal(prop.Value, &ms); err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range cases {
+					got := ""
+					for _, m := range ms {
+						r := m.RangeMap
+						if r != nil && c.share >= *r.Options.From && c.share <= *r.Options.To {
+							got = *r.Options.Result.Text
+							break
+						}
+					}
+					if got != c.text {
+						t.Errorf("panel %q names a share of %v %q, want %q", p.Title, c.share, got, c.text)
+					}
+				}
+			}
+		}
+	}
+	if shares < 3 || named != 1 {
+		t.Errorf("%d share panels coloured by thresholds, %d band columns: want the summary's shares and the ward table's band", shares, named)
+	}
+}
+
+// TestFloorPlanPositionsChart: out of the box (no floor-plan inventory) the
+// Floor plan dashboard has site, building and floor variables and plots
+// each probe at the x,y of its wardprobe_probe_info: the labels read into a
+// table, turned into numbers, y flipped for an axis that grows upwards, and
+// the points coloured by coverage.
+func TestFloorPlanPositionsChart(t *testing.T) {
+	b := checkedIn(t)["floor-plan.json"]
+	d := parseBoard(t, b)
+	multi := map[string]bool{}
+	for _, v := range d.Variables {
+		multi[v.Name] = v.Multi
+	}
+	for _, v := range []string{"site", "building", "floor"} {
+		if m, ok := multi[v]; !ok || m {
+			t.Errorf("variable %s: defined %v, multi %v; want a single-valued variable", v, ok, m)
+		}
+	}
+	var raw struct {
+		Panels []struct {
+			Type            string `json:"type"`
+			Transformations []struct {
+				ID      string         `json:"id"`
+				Options map[string]any `json:"options"`
+			} `json:"transformations"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+			Options struct {
+				Series []struct {
+					X, Y, Color struct {
+						Matcher struct {
+							Options string `json:"options"`
+						} `json:"matcher"`
+					}
+				} `json:"series"`
+			} `json:"options"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range raw.Panels {
+		if p.Type != "xychart" {
+			continue
+		}
+		found = true
+		if len(p.Targets) == 0 || !strings.Contains(p.Targets[0].Expr, "wardprobe_probe_info") || !strings.Contains(p.Targets[0].Expr, "x, y)") {
+			t.Errorf("positions query %v does not read x and y from wardprobe_probe_info", p.Targets)
+		}
+		var ids []string
+		for _, tr := range p.Transformations {
+			ids = append(ids, tr.ID)
+		}
+		if fmt.Sprint(ids) != "[merge organize convertFieldType calculateField]" {
+			t.Errorf("transformations %v", ids)
+		}
+		if bin := fmt.Sprint(p.Transformations[len(p.Transformations)-1].Options["binary"]); bin != "map[left:1 operator:- right:y]" {
+			t.Errorf("y not flipped: %s", bin)
+		}
+		if len(p.Options.Series) != 1 {
+			t.Fatalf("series %+v", p.Options.Series)
+		}
+		s := p.Options.Series[0]
+		if s.X.Matcher.Options != fieldX || s.Y.Matcher.Options != fieldUp || s.Color.Matcher.Options != fieldCoverage {
+			t.Errorf("series plots x=%s y=%s colour=%s", s.X.Matcher.Options, s.Y.Matcher.Options, s.Color.Matcher.Options)
+		}
+	}
+	if !found {
+		t.Error("no positions chart")
 	}
 }

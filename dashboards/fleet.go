@@ -51,7 +51,9 @@ func fleet() *dashboard.DashboardBuilder {
 		Description("Every probe seen in the last day. reporting: 1 now, 0 gone; last seen: its newest sample; errors: probe-side failures (permission, other) over the range.").
 		Datasource(ds()).
 		WithTarget(instant("A", fmt.Sprintf(`count by (%s) (wardprobe_build_info{%s}) or %s * 0`, by, sel, seen))).
-		WithTarget(instant("B", fmt.Sprintf(`time() - max by (%s) (max_over_time(timestamp(wardprobe_build_info{%s})[1d:1m]))`, by, sel))).
+		// Last seen: the newest sample's own time while the probe reports
+		// (exact), else a one-minute-resolution look over the last day.
+		WithTarget(instant("B", fmt.Sprintf(`time() - max by (%s) (timestamp(wardprobe_build_info{%s}) or max_over_time(timestamp(wardprobe_build_info{%s})[1d:1m]))`, by, sel, sel))).
 		WithTarget(instant("C", fmt.Sprintf(`max by (%s, version, goversion) (wardprobe_build_info{%s})`, by, sel))).
 		WithTarget(instant("D", fmt.Sprintf(`max by (%s) (wardprobe_config_last_reload_successful{%s})`, by, sel))).
 		WithTarget(instant("E", fmt.Sprintf(`max by (%s) (wardprobe_config_last_reload_success_timestamp_seconds{%s}) * 1000`, by, sel))).

@@ -11,6 +11,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/table"
+	"github.com/grafana/grafana-foundation-sdk/go/xychart"
 )
 
 // Marker size on the floor plan, in percent of the panel's width and height.
@@ -28,33 +29,112 @@ const (
 	signalSuffix   = " signal"
 )
 
+// floorPlanScope: one floor of one building (x,y are positions on that
+// floor's plan), any of its wards.
 func floorPlanScope() scope {
 	return scope{
 		{"site", "Site", false},
-		{"building", "Building", true},
-		{"floor", "Floor", true},
+		{"building", "Building", false},
+		{"floor", "Floor", false},
 		{"ward", "Ward", true},
 	}
 }
 
-// floorPlan is the Floor plan dashboard: per floor in inv, a Canvas panel
-// with the floor plan as background and a marker per probe at its x,y,
-// filled by coverage state and ringed and labelled by signal; then a table
-// of every probe in the selected scope with its position, so that probes
-// missing from the inventory show up.
+// Names of the fields the positions chart plots.
+const (
+	fieldX        = "x"        // location.x, 0 at the plan's left edge
+	fieldY        = "y"        // location.y, 0 at the plan's top edge
+	fieldUp       = "up"       // 1 - y: the chart's y axis grows upwards
+	fieldCoverage = "coverage" // probe:wardprobe_coverage:score
+	fieldSignal   = "signal"   // wardprobe_wifi_signal_dbm
+)
+
+// floorPlan is the Floor plan dashboard. For the floor picked in the
+// variables (any site, out of the box) it plots every probe at the x,y of
+// its wardprobe_probe_info, coloured by coverage state, beside a table of the
+// floor's probes. Below, for each floor in inv, a Canvas panel draws the
+// floor-plan image with a marker per probe.
 func floorPlan(inv Inventory) *dashboard.DashboardBuilder {
 	s := floorPlanScope()
 	b := newDashboard(UIDFloorPlan, "wardprobe — Floor plan",
-		"Probes on each floor plan: fill = coverage state (green good, orange below standard, red not-spot, purple disconnected), ring and number = signal in dBm. Floors and positions come from dashboards/floorplans.yml (synced from wardprobe_probe_info).",
+		"Where each probe on a floor stands (location.x/y in its config, as exported in wardprobe_probe_info) and its coverage state now: green good, orange below standard, red not-spot, purple disconnected. Floors with a floor-plan image in dashboards/floorplans.yml also get a Canvas panel with the plan behind the markers.",
 		"now-1h", s)
+	b = b.WithRow(dashboard.NewRowBuilder("$building, floor $floor"))
+	b = b.WithPanel(positionsChart(s))
+	b = b.WithPanel(probesTable(s.sel(), "Probes on this floor", 8, 14))
 	for _, f := range inv.Floors {
 		b = b.WithRow(dashboard.NewRowBuilder(f.Title()).
 			WithPanel(floorCanvas(f)).
 			WithPanel(probesTable(floorSel(f), "Probes on this floor", 8, 16)))
 	}
-	b = b.WithRow(dashboard.NewRowBuilder("All probes in the selection"))
-	b = b.WithPanel(probesTable(s.sel(), "Probes and their positions", 24, 10))
 	return b
+}
+
+// byName matches the field called name in an XY chart's series config.
+func byName(name string) *xychart.MatcherConfigBuilder {
+	return xychart.NewMatcherConfigBuilder().Id("byName").Options(name)
+}
+
+// positionsChart plots the probes of the selected floor at their x,y (the
+// floor plan's axes: x from the left, y from the top, both 0..1), each point
+// coloured by its coverage state. Prometheus holds x and y as labels, so the
+// chart reads them from an instant table, converts them to numbers and turns
+// y into 1 - y (the chart's axis grows upwards, the plan's y downwards).
+func positionsChart(s scope) *xychart.PanelBuilder {
+	by := probeLabels
+	return xychart.NewPanelBuilder().
+		Title("Probe positions").
+		Description("Each point is a probe at its location.x/location.y (0..1 from the floor plan's top-left corner, as in its config): colour = coverage state now. Hover for the probe, ward, spot and signal. Probes without a position are listed in the table only.").
+		Datasource(ds()).
+		WithTarget(instant("A", fmt.Sprintf(`max by (%s, spot, x, y) (wardprobe_probe_info{%s})`, by, s.sel(`x!=""`, `y!=""`)))).
+		WithTarget(instant("B", fmt.Sprintf(`max by (%s) (%s{%s})`, by, recCoverageScore, s.sel()))).
+		WithTarget(instant("C", fmt.Sprintf(`max by (%s) (wardprobe_wifi_signal_dbm{%s})`, by, s.sel()))).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
+		WithTransformation(organize([]string{"Time", "Value #A"},
+			[]string{"probe", "ward", "spot", fieldX, fieldY, "Value #B", "Value #C", "site", "building", "floor"},
+			map[string]string{"Value #B": fieldCoverage, "Value #C": fieldSignal})).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "convertFieldType", Options: map[string]any{
+			"fields": map[string]any{},
+			"conversions": []any{
+				map[string]any{"targetField": fieldX, "destinationType": "number"},
+				map[string]any{"targetField": fieldY, "destinationType": "number"},
+			},
+		}}).
+		// The binary operands in their plain-string form: a field name or a
+		// number; Grafana 11+ reads it as {matcher} / {fixed}
+		// (checkBinaryValueType in calculateField.ts).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "calculateField", Options: map[string]any{
+			"mode":          "binary",
+			"alias":         fieldUp,
+			"binary":        map[string]any{"left": "1", "operator": "-", "right": fieldY},
+			"replaceFields": false,
+		}}).
+		Mapping(xychart.SeriesMappingManual).
+		Series([]cog.Builder[xychart.XYSeriesConfig]{
+			xychart.NewXYSeriesConfigBuilder().
+				Frame(xychart.NewXychartXYSeriesConfigFrameBuilder().Matcher(xychart.NewMatcherConfigBuilder().Id("byIndex").Options(0))).
+				X(xychart.NewXychartXYSeriesConfigXBuilder().Matcher(byName(fieldX))).
+				Y(xychart.NewXychartXYSeriesConfigYBuilder().Matcher(byName(fieldUp))).
+				Color(xychart.NewXychartXYSeriesConfigColorBuilder().Matcher(byName(fieldCoverage))),
+		}).
+		Show(xychart.XYShowModePoints).
+		PointSize(xychart.NewXychartFieldConfigPointSizeBuilder().Fixed(18)).
+		AxisSoftMin(0).
+		AxisSoftMax(1).
+		Legend(common.NewVizLegendOptionsBuilder().ShowLegend(false).DisplayMode(common.LegendDisplayModeList).Placement(common.LegendPlacementBottom)).
+		Tooltip(common.NewVizTooltipOptionsBuilder().Mode(common.TooltipDisplayModeSingle).Sort(common.SortOrderNone)).
+		OverrideByName(fieldX, []dashboard.DynamicConfigValue{{Id: "custom.axisLabel", Value: "x (left → right)"}}).
+		OverrideByName(fieldUp, []dashboard.DynamicConfigValue{{Id: "custom.axisLabel", Value: "1 − y (bottom → top)"}}).
+		OverrideByName(fieldCoverage, []dashboard.DynamicConfigValue{
+			{Id: "mappings", Value: coverageMappings()},
+			{Id: "thresholds", Value: mustBuild(coverageSteps())},
+			{Id: "color", Value: map[string]any{"mode": "thresholds"}},
+		}).
+		OverrideByName(fieldSignal, []dashboard.DynamicConfigValue{
+			{Id: "unit", Value: "dBm"},
+			{Id: "decimals", Value: 0},
+		}).
+		Height(14).Span(16)
 }
 
 // floorSel selects the series of floor f.

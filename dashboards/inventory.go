@@ -143,7 +143,8 @@ type ProbeInfo struct {
 
 // Sync replaces the probe lists of inv with the probes in info, adding
 // floors that are not listed yet (without an image). It returns notes for
-// people: probes without a position and floors without an image.
+// people: probes without a position, probes whose location holds a
+// backquote (see the package comment) and floors without an image.
 func (inv *Inventory) Sync(info []ProbeInfo) []string {
 	var notes []string
 	index := map[string]int{}
@@ -152,6 +153,9 @@ func (inv *Inventory) Sync(info []ProbeInfo) []string {
 		index[inv.Floors[i].key()] = i
 	}
 	for _, p := range info {
+		if strings.Contains(p.Site+p.Building+p.Floor+p.Ward+p.Probe, "`") {
+			notes = append(notes, fmt.Sprintf("probe %s (%s, %s, floor %s, %s): a backquote in its location or name cannot be selected in the dashboards (they match raw PromQL strings): rename it", p.Probe, p.Site, p.Building, p.Floor, p.Ward))
+		}
 		if p.X == nil || p.Y == nil {
 			notes = append(notes, fmt.Sprintf("probe %s (%s, %s, floor %s) has no location.x/y: not placed", p.Probe, p.Site, p.Building, p.Floor))
 			continue

@@ -90,6 +90,10 @@ func TestSyncPlacesProbesFromProbeInfo(t *testing.T) {
 	if len(notes) != 2 || !strings.Contains(strings.Join(notes, "\n"), "p3") || !strings.Contains(strings.Join(notes, "\n"), "no image") {
 		t.Errorf("notes %q: want one for p3 (no position) and one for floor 2 (no image)", notes)
 	}
+	bq := Inventory{}
+	if notes := bq.Sync([]ProbeInfo{{Site: "S", Building: "B", Floor: "1", Ward: "King`s", Probe: "p4", X: &x, Y: &y}}); len(notes) != 2 || !strings.Contains(notes[0], "backquote") {
+		t.Errorf("notes %q: want one for the backquote in the ward (and one for the missing image)", notes)
+	}
 	b, err := inv.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -100,10 +104,10 @@ func TestSyncPlacesProbesFromProbeInfo(t *testing.T) {
 	}
 }
 
-// TestExampleImagesExist: every image the checked-in inventory serves from
-// Grafana's public/img/wardprobe/ ships in dashboards/floorplans/.
+// TestExampleImagesExist: every image the inventories serve from Grafana's
+// public/img/wardprobe/ ships in dashboards/floorplans/.
 func TestExampleImagesExist(t *testing.T) {
-	for _, f := range inventory(t).Floors {
+	for _, f := range append(inventory(t).Floors, exampleInventory(t).Floors...) {
 		const prefix = "/public/img/wardprobe/"
 		if !strings.HasPrefix(f.Image, prefix) {
 			continue

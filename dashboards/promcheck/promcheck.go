@@ -109,6 +109,35 @@ func (k *Known) add(name, source string) *metric {
 	return m
 }
 
+// Documented are values of enumerated labels the exporter documents but a
+// golden exposition (one moment of one probe) cannot all show at once:
+// wardprobe_icmp_socket_info{mode} is one of unprivileged, raw or
+// unavailable (its HELP text in exporters/descs.go and the README's metric
+// table); the golden file has raw.
+func Documented() map[string]map[string][]string {
+	return map[string]map[string][]string{
+		"wardprobe_icmp_socket_info": {"mode": {"unprivileged", "raw", "unavailable"}},
+	}
+}
+
+// AddDocumented adds the Documented values to metrics already known.
+func (k *Known) AddDocumented() {
+	for name, labels := range Documented() {
+		m, ok := k.metrics[name]
+		if !ok {
+			continue
+		}
+		for l, vals := range labels {
+			if m.values[l] == nil {
+				m.values[l] = map[string]bool{}
+			}
+			for _, v := range vals {
+				m.values[l][v] = true
+			}
+		}
+	}
+}
+
 // AddRecorded adds a series made by a recording rule; its labels are not tracked.
 func (k *Known) AddRecorded(name, source string) { k.add(name, source).anyLabel = true }
 

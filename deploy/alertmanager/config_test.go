@@ -52,6 +52,66 @@ func TestAmtoolRejectsBrokenConfig(t *testing.T) {
 	}
 }
 
+// TestOnlyPagesHoldBackPages: every inhibit rule has a page as its source
+// or holds back tickets only, so no ticket ever silences a page.
+func TestOnlyPagesHoldBackPages(t *testing.T) {
+	if err := checkInhibitSeverities(readConfig(t, configFile)); err != nil {
+		t.Error(err)
+	}
+	// The check can fail: the rule that let the "adapter missing" ticket
+	// hold back pages.
+	bad := map[string]any{"inhibit_rules": []any{map[string]any{
+		"source_matchers": []any{`alertname="WardWiFiDisconnected"`},
+		"target_matchers": []any{`alertname=~"WardServiceUnreachable|WardDNSFailing"`},
+		"equal":           []any{"probe"},
+	}}}
+	if err := checkInhibitSeverities(bad); err == nil {
+		t.Error("a rule with any-severity source and page targets passed")
+	}
+}
+
+// checkInhibitSeverities returns an error for every inhibit rule whose
+// source may be a ticket while its targets may be pages.
+func checkInhibitSeverities(cfg map[string]any) error {
+	rules, _ := cfg["inhibit_rules"].([]any)
+	if len(rules) == 0 {
+		return fmt.Errorf("no inhibit rules")
+	}
+	var errs []string
+	for i, r := range rules {
+		m, _ := r.(map[string]any)
+		has := func(key, matcher string) bool {
+			list, _ := m[key].([]any)
+			for _, x := range list {
+				if strings.ReplaceAll(fmt.Sprint(x), " ", "") == matcher {
+					return true
+				}
+			}
+			return false
+		}
+		if !has("source_matchers", `severity="page"`) && !has("target_matchers", `severity="ticket"`) {
+			errs = append(errs, fmt.Sprintf("inhibit_rules[%d]: a source that may be a ticket holds back targets that may be pages: %v", i, m))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+func readConfig(t *testing.T, path string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 func TestRouting(t *testing.T) {
 	cases := []struct {
 		labels []string
@@ -60,6 +120,9 @@ func TestRouting(t *testing.T) {
 		{[]string{"alertname=WardWiFiDisconnected", "severity=page", "site=RXH", "building=Block B", "floor=2", "ward=Ward 7"}, "oncall"},
 		{[]string{"alertname=WardBelowStandard", "severity=ticket", "building=Block B", "floor=2"}, "estates-email"},
 		{[]string{"alertname=WardProbeDown", "severity=ticket"}, "estates-email"},
+		{[]string{"alertname=WardProbeICMPUnavailable", "severity=ticket"}, "estates-email"},
+		{[]string{"alertname=WardProbeConfigReloadFailed", "severity=ticket"}, "estates-email"},
+		{[]string{"alertname=WardThroughputTestsFailing", "severity=ticket"}, "estates-email"},
 		{[]string{"alertname=SomethingElse"}, "estates-email"},
 	}
 	for _, c := range cases {
@@ -90,14 +153,7 @@ func lastLine(s string) string {
 // removed, so that a real Alertmanager can run it and notify nobody.
 func testConfig(t *testing.T) []byte {
 	t.Helper()
-	b, err := os.ReadFile(configFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := yaml.Unmarshal(b, &cfg); err != nil {
-		t.Fatal(err)
-	}
+	cfg := readConfig(t, configFile)
 	recv, _ := cfg["receivers"].([]any)
 	if len(recv) == 0 {
 		t.Fatal("no receivers")
@@ -160,9 +216,11 @@ func TestInhibitionAndGrouping(t *testing.T) {
 	p2 := loc("rex-blockb-f2-ward8-1", "Ward 8", "2")
 	p3 := loc("rex-blockb-f3-ward9-1", "Ward 9", "3")
 	p4 := loc("rex-blockb-f3-ward10-1", "Ward 10", "3")
+	p5 := loc("rex-blockb-f4-ward11-1", "Ward 11", "4")
 	posted := []map[string]string{
 		with(p1, "alertname", "WardProbeDown", "severity", "ticket"),
 		with(p1, "alertname", "WardHighPacketLoss", "severity", "page", "target", "gateway"),
+		with(p1, "alertname", "WardProbeConfigReloadFailed", "severity", "ticket"),
 		with(p2, "alertname", "WardHighPacketLoss", "severity", "page", "target", "gateway"),
 		with(p2, "alertname", "WardDNSFailing", "severity", "page", "target", "dns-primary"),
 		with(p3, "alertname", "WardWiFiDisconnected", "severity", "page"),
@@ -171,6 +229,11 @@ func TestInhibitionAndGrouping(t *testing.T) {
 		with(p4, "alertname", "WardNotSpot", "severity", "page", "state", "notspot"),
 		with(p4, "alertname", "WardBelowStandard", "severity", "ticket", "standard", "voice"),
 		with(p4, "alertname", "WardServiceUnreachable", "severity", "page", "target", "epr"),
+		// p5's Wi-Fi adapter is missing (the ticket form of
+		// WardWiFiDisconnected): it explains its tickets, not its pages.
+		with(p5, "alertname", "WardWiFiDisconnected", "severity", "ticket", "interface", "wlan0"),
+		with(p5, "alertname", "WardServiceUnreachable", "severity", "page", "target", "epr"),
+		with(p5, "alertname", "WardThroughputTestsFailing", "severity", "ticket"),
 	}
 	var body []map[string]any
 	for _, a := range posted {
@@ -189,10 +252,14 @@ func TestInhibitionAndGrouping(t *testing.T) {
 
 	// Which alerts end up inhibited (alertname/probe).
 	want := map[string]bool{
-		"WardHighPacketLoss/rex-blockb-f2-ward7-1":     true, // its probe is down
-		"WardServiceUnreachable/rex-blockb-f3-ward9-1": true, // Wi-Fi disconnected explains it
-		"WardNotSpot/rex-blockb-f3-ward9-1":            true, // Wi-Fi disconnected explains it
-		"WardBelowStandard/rex-blockb-f3-ward10-1":     true, // the not-spot explains it
+		"WardProbeConfigReloadFailed/rex-blockb-f2-ward7-1": true, // its probe is down (a ticket holds back a ticket)
+		"WardServiceUnreachable/rex-blockb-f3-ward9-1":      true, // Wi-Fi disconnected (a page) explains it
+		"WardNotSpot/rex-blockb-f3-ward9-1":                 true, // Wi-Fi disconnected explains it
+		"WardBelowStandard/rex-blockb-f3-ward10-1":          true, // the not-spot explains it
+		"WardThroughputTestsFailing/rex-blockb-f4-ward11-1": true, // the missing adapter (a ticket) explains a ticket
+		// Not inhibited: WardHighPacketLoss of the down probe and
+		// WardServiceUnreachable of the probe without its adapter: pages,
+		// and their sources are tickets.
 	}
 	var got map[string]bool
 	deadline := time.Now().Add(15 * time.Second)
@@ -237,10 +304,12 @@ func TestInhibitionAndGrouping(t *testing.T) {
 	}
 	sort.Strings(seen)
 	wantGroups := []string{
-		"estates-email Block B/2: 1", // WardProbeDown
+		"estates-email Block B/2: 2", // WardProbeDown, WardProbeConfigReloadFailed
 		"estates-email Block B/3: 1", // WardBelowStandard
+		"estates-email Block B/4: 2", // the missing adapter, WardThroughputTestsFailing
 		"oncall Block B/2: 3",        // two losses and the DNS failure, two wards, one page
 		"oncall Block B/3: 5",
+		"oncall Block B/4: 1",
 	}
 	if fmt.Sprint(seen) != fmt.Sprint(wantGroups) {
 		t.Errorf("groups:\n got %v\nwant %v", seen, wantGroups)

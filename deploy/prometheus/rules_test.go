@@ -31,6 +31,18 @@ func contractAlerts() []string {
 		"WardHighPacketLoss", "WardHighLatency", "WardDNSFailing", "WardServiceUnreachable", "WardThroughputLow"}
 }
 
+// addedAlerts are the alerts added beyond the contract (README changelog).
+func addedAlerts() []string {
+	return []string{"WardProbeICMPUnavailable", "WardProbeConfigReloadFailed", "WardThroughputTestsFailing"}
+}
+
+// allAlerts are the contract's alerts and the added ones.
+func allAlerts() []string { return append(contractAlerts(), addedAlerts()...) }
+
+// linkBase is how every dashboard annotation starts: the Grafana base URL,
+// read from the wardprobe:grafana_url:info rule, without a trailing slash.
+const linkBase = `{{ with query "wardprobe:grafana_url:info" }}{{ . | first | label "url" | reReplaceAll "/+$" "" }}{{ end }}/d/wardprobe-`
+
 func promtool(t *testing.T, dir string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command(promcheck.Tool(t, "promtool"), args...)
@@ -72,18 +84,27 @@ func TestPromtoolUnitTestsCanFail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Each break is run against the test files that should catch it (all
+	// of them when tests is empty).
 	cases := []struct {
 		name   string
+		tests  []string
 		mutate func(string) string
 	}{
-		{"no for: (one lost sample pages)", func(s string) string {
+		{"no for: (one lost sample pages)", nil, func(s string) string {
 			return regexp.MustCompile(`(?m)^(\s+for:) \S+$`).ReplaceAllString(s, "$1 0s")
 		}},
-		{"no probe-down guard (flood when a probe dies)", func(s string) string {
+		{"no probe-down guard (flood when a probe dies)", nil, func(s string) string {
 			return strings.ReplaceAll(s, "and on (site, building, floor, ward, probe) wardprobe_build_info", "")
 		}},
-		{"pages demoted to tickets", func(s string) string {
+		{"pages demoted to tickets", nil, func(s string) string {
 			return strings.ReplaceAll(s, "severity: page", "severity: ticket")
+		}},
+		{"relative dashboard links (not clickable from e-mail)", []string{"tests/throughput.test.yml"}, func(s string) string {
+			return strings.ReplaceAll(s, strings.TrimSuffix(linkBase, "/d/wardprobe-"), "")
+		}},
+		{"a missing Wi-Fi adapter pages (no no_interface guard)", []string{"tests/adapter.test.yml"}, func(s string) string {
+			return regexp.MustCompile(`(?m)^\s+unless on \(site, building, floor, ward, probe, target\)\n\s+increase\(wardprobe_target_failures_total\{reason="no_interface"\}\[3m\]\) > 0\n`).ReplaceAllString(s, "")
 		}},
 	}
 	for _, c := range cases {
@@ -97,8 +118,14 @@ func TestPromtoolUnitTestsCanFail(t *testing.T) {
 			}
 			must(t, os.WriteFile(filepath.Join(dir, alertFile), []byte(mutated), 0o644))
 			copyFile(t, recordingFile, filepath.Join(dir, recordingFile))
-			copyFile(t, "tests/alerts.test.yml", filepath.Join(dir, "tests", "alerts.test.yml"))
-			if out, err := promtool(t, dir, "test", "rules", "tests/alerts.test.yml"); err == nil {
+			tests := c.tests
+			if len(tests) == 0 {
+				tests = alertTests(t)
+			}
+			for _, f := range tests {
+				copyFile(t, f, filepath.Join(dir, f))
+			}
+			if out, err := promtool(t, dir, append([]string{"test", "rules"}, tests...)...); err == nil {
 				t.Errorf("promtool test rules passed with the rules broken:\n%s", out)
 			}
 		})
@@ -135,6 +162,7 @@ func TestRulesUseRealMetrics(t *testing.T) {
 	rec, alerts := loadRules(t)
 	k := promcheck.NewKnown()
 	must(t, k.LoadExposition(goldenMetrics))
+	k.AddDocumented()
 	k.AddRecordedFrom(recordingFile, rec)
 	k.AddPrometheus()
 	for _, f := range []promcheck.RuleFile{rec, alerts} {
@@ -152,6 +180,10 @@ func TestRulesUseRealMetrics(t *testing.T) {
 func TestAlertsFollowTheContract(t *testing.T) {
 	_, alerts := loadRules(t)
 	seen := map[string]bool{}
+	known := map[string]bool{}
+	for _, a := range allAlerts() {
+		known[a] = true
+	}
 	for _, g := range alerts.Groups {
 		for _, r := range g.Rules {
 			if r.Alert == "" {
@@ -177,6 +209,9 @@ func TestAlertsFollowTheContract(t *testing.T) {
 			if r.Alert != "WardProbeDown" && !strings.Contains(r.Expr, "wardprobe_build_info") && !strings.Contains(r.Expr, "wardprobe_probe_info") {
 				t.Errorf("%s: expression is not limited to probes that are reporting (and on … wardprobe_build_info)", r.Alert)
 			}
+			if d := r.Annotations["dashboard"]; !strings.HasPrefix(d, linkBase) {
+				t.Errorf("%s: dashboard link %q does not start with the Grafana base URL (%s…)", r.Alert, d, linkBase)
+			}
 		}
 	}
 	var missing, extra []string
@@ -184,24 +219,40 @@ func TestAlertsFollowTheContract(t *testing.T) {
 		if !seen[a] {
 			missing = append(missing, a)
 		}
-		delete(seen, a)
 	}
 	for a := range seen {
-		extra = append(extra, a)
+		if !known[a] {
+			extra = append(extra, a)
+		}
 	}
 	sort.Strings(extra)
 	if len(missing) > 0 || len(extra) > 0 {
-		t.Errorf("alerts missing from the contract list: %v; not in the contract: %v", missing, extra)
+		t.Errorf("contract alerts missing: %v; alerts neither in the contract nor in addedAlerts (add them there and to the README changelog): %v", missing, extra)
 	}
 }
 
-// TestEveryAlertHasUnitTests checks that tests/alerts.test.yml makes every
-// alert fire at least once and stay silent in at least three scenarios
-// (single lost sample, short blip, healthy).
-func TestEveryAlertHasUnitTests(t *testing.T) {
-	b, err := os.ReadFile("tests/alerts.test.yml")
+// alertTests are the promtool test files of the alert rules.
+func alertTests(t *testing.T) []string {
+	t.Helper()
+	all, err := filepath.Glob("tests/*.test.yml")
 	must(t, err)
-	var f struct {
+	var out []string
+	for _, f := range all {
+		if f != "tests/recording.test.yml" {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no alert tests in tests/")
+	}
+	return out
+}
+
+// TestEveryAlertHasUnitTests checks that the alert tests make every alert
+// fire at least once and stay silent in at least three scenarios (single
+// lost sample, short blip, healthy).
+func TestEveryAlertHasUnitTests(t *testing.T) {
+	type testFile struct {
 		Tests []struct {
 			AlertRuleTest []struct {
 				Alertname string `yaml:"alertname"`
@@ -209,7 +260,14 @@ func TestEveryAlertHasUnitTests(t *testing.T) {
 			} `yaml:"alert_rule_test"`
 		} `yaml:"tests"`
 	}
-	must(t, yaml.Unmarshal(b, &f))
+	var f testFile
+	for _, name := range alertTests(t) {
+		b, err := os.ReadFile(name)
+		must(t, err)
+		var one testFile
+		must(t, yaml.Unmarshal(b, &one))
+		f.Tests = append(f.Tests, one.Tests...)
+	}
 	fires := map[string]int{}
 	silentGroups := map[string]int{}
 	for _, g := range f.Tests {
@@ -229,12 +287,59 @@ func TestEveryAlertHasUnitTests(t *testing.T) {
 			}
 		}
 	}
-	for _, a := range contractAlerts() {
+	for _, a := range allAlerts() {
 		if fires[a] == 0 {
 			t.Errorf("%s: no unit test makes it fire", a)
 		}
 		if silentGroups[a] < 3 {
 			t.Errorf("%s: %d silent scenarios, want at least 3 (single lost sample, short blip, healthy)", a, silentGroups[a])
 		}
+	}
+}
+
+// TestGrafanaURLIsSetInOnePlace changes the url label of
+// wardprobe:grafana_url:info alone (with a trailing slash, as people write
+// it) and checks a firing alert's dashboard link follows, and that no other
+// rule names a Grafana host.
+func TestGrafanaURLIsSetInOnePlace(t *testing.T) {
+	rec, err := os.ReadFile(recordingFile)
+	must(t, err)
+	const shipped = "url: https://grafana.example.org\n"
+	if strings.Count(string(rec), shipped) != 1 {
+		t.Fatalf("%s does not set the Grafana URL exactly once (%q)", recordingFile, shipped)
+	}
+	alerts, err := os.ReadFile(alertFile)
+	must(t, err)
+	if strings.Contains(string(alerts), "grafana.example.org") {
+		t.Errorf("%s names a Grafana host itself; the base URL belongs in %s only", alertFile, recordingFile)
+	}
+
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, recordingFile),
+		[]byte(strings.Replace(string(rec), shipped, "url: https://grafana.trust.nhs.uk/\n", 1)), 0o644))
+	copyFile(t, alertFile, filepath.Join(dir, alertFile))
+	const test = `rule_files: [recording-rules.yml, alert-rules.yml]
+evaluation_interval: 15s
+tests:
+  - interval: 15s
+    input_series:
+      - series: 'wardprobe_config_last_reload_successful{site="St Mary''s", building="Block A", floor="0", ward="Ward 1", probe="p1"}'
+        values: "0x60"
+      - series: 'wardprobe_build_info{site="St Mary''s", building="Block A", floor="0", ward="Ward 1", probe="p1", version="1", goversion="go"}'
+        values: "1x60"
+    alert_rule_test:
+      - eval_time: 10m
+        alertname: WardProbeConfigReloadFailed
+        exp_alerts:
+          - exp_labels: {site: "St Mary's", building: "Block A", floor: "0", ward: "Ward 1", probe: "p1", severity: ticket}
+            exp_annotations:
+              dashboard: "https://grafana.trust.nhs.uk/d/wardprobe-fleet/fleet-health?var-site=St+Mary%27s&var-building=Block+A"
+              summary: "wardprobe p1 (Ward 1, Block A floor 0) refused its new config"
+              description: "The last config reload of probe p1 in Ward 1, Block A floor 0, St Mary's failed at least 5 minutes ago. The probe keeps measuring with the config it had before, so the change meant for it (a new target, a moved probe, a new standard) is not in force."
+              runbook: "Ticket, not a page: nothing that was monitored before stopped being monitored, and the ward's network is not implicated; someone's config change did not take. 1) On the probe, ` + "`wardprobe check-config /etc/wardprobe/wardprobe.yml`" + ` prints every error as FILE:LINE: path: message. 2) Fix the file (or put the previous one back) and ` + "`systemctl reload wardprobe`" + `; the alert clears on the next good reload. 3) If a fleet roll-out pushed the file, check the other probes of Block A on the Fleet health dashboard (last reload column) before Ward 1's."
+`
+	must(t, os.WriteFile(filepath.Join(dir, "url.test.yml"), []byte(test), 0o644))
+	if out, err := promtool(t, dir, "test", "rules", "url.test.yml"); err != nil {
+		t.Fatalf("the link does not follow the url label:\n%s", out)
 	}
 }
