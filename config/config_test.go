@@ -187,6 +187,8 @@ func TestParseErrors(t *testing.T) {
 		{"habitual key names", "wifi:\n  iface: wlan0\ntargets:\n  - {name: a, type: icmp, host: 10.0.0.1}\n",
 			[]string{`f.yml:2: wifi.iface: unknown key (did you mean "interface"?)`, `f.yml:4: targets[0].type: unknown key (did you mean "kind"?)`,
 				`f.yml:4: targets[0].host: unknown key (did you mean "address"?)`, `f.yml:4: targets[0].kind: is required (icmp, dns, http or tcp)`}},
+		{"backquote in a location label", "location:\n  ward: \"King`s\"\n",
+			[]string{"f.yml:2: location.ward: \"King`s\" holds a backquote, which the dashboards cannot match: use ' instead"}},
 		{"many errors at once", "probe:\n  nmae: x\ntargets:\n  - name: a\n    kind: icmp\n    address: 10.0.0.1\n    interval: soon\n  - name: a\n    kind: bogus\n",
 			[]string{
 				`f.yml:2: probe.nmae: unknown key (did you mean "name"?)`,

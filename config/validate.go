@@ -53,6 +53,10 @@ func (v *validator) config(c *Config) {
 		if len(l.val) > 256 {
 			v.errorf(l.key, "is longer than 256 bytes")
 		}
+		if strings.ContainsAny(l.val, "`\x00") && l.key != "location.spot" {
+			// The dashboards match location labels in PromQL raw strings (`...`), which cannot hold a backquote.
+			v.errorf(l.key, "%q holds a backquote, which the dashboards cannot match: use ' instead", l.val)
+		}
 	}
 	if x := c.Location.X; x != nil && (*x < 0 || *x > 1) {
 		v.errorf("location.x", "%g is outside 0..1", *x)
