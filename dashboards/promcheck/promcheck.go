@@ -154,19 +154,6 @@ func (k *Known) AddPrometheus() {
 	k.AddRecorded("ALERTS_FOR_STATE", "Prometheus")
 }
 
-// Has reports whether name is known.
-func (k *Known) Has(name string) bool { _, ok := k.metrics[name]; return ok }
-
-// Names returns the known metric names, sorted.
-func (k *Known) Names() []string {
-	out := make([]string, 0, len(k.metrics))
-	for n := range k.metrics {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // Parse parses a PromQL expression.
 func Parse(expr string) (parser.Expr, error) {
 	return parser.ParseExpr(expr)
