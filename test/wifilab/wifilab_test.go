@@ -44,6 +44,7 @@ func userland() [][]string {
 		{"/sbin/wpa_supplicant", "/sbin/wpa_supplicant", "/usr/sbin/wpa_supplicant"},
 		{"/sbin/wpa_cli", "/sbin/wpa_cli", "/usr/sbin/wpa_cli"},
 		{"/sbin/iw", "/sbin/iw", "/usr/sbin/iw"},
+		{"/usr/sbin/dnsmasq", "/usr/sbin/dnsmasq"},
 	}
 }
 
@@ -115,6 +116,7 @@ func buildImage(t *testing.T) (vmlinuz, initrd string) {
 	r := newInitramfs()
 	for _, b := range []struct{ pkg, at string }{
 		{"./cmd/wardprobe", "/bin/wardprobe"}, {"./test/wifilab/medium", "/bin/medium"}, {"./test/wifilab/agent", "/bin/agent"},
+		{"./test/wifilab/wifitool", "/bin/wifitool"},
 	} {
 		out := filepath.Join(tmp, filepath.Base(b.at))
 		if err := goBuild(root, b.pkg, out); err != nil {
@@ -126,6 +128,9 @@ func buildImage(t *testing.T) (vmlinuz, initrd string) {
 		if err := r.binary(u[0], findHost(u[1:])); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := addOpenSSL(r); err != nil {
+		t.Fatal(err)
 	}
 	for _, f := range []string{"regulatory.db", "regulatory.db.p7s"} {
 		src, err := filepath.EvalSymlinks("/lib/firmware/" + f)
@@ -140,13 +145,16 @@ func buildImage(t *testing.T) (vmlinuz, initrd string) {
 		r.copy("/lib/modules/"+name, m, 0o644)
 		args := ""
 		if name == "mac80211_hwsim.ko" {
-			args = " radios=3"
+			args = fmt.Sprintf(" radios=%d", radios)
 		}
 		fmt.Fprintf(&load, "insmod /lib/modules/%s%s || echo \"WIFILAB: insmod %s failed\"\n", name, args, name)
 	}
 	r.file("/init", 0o755, []byte(strings.Replace(initScript, "@MODULES@", load.String(), 1)))
 	for name, content := range guestFiles() {
 		r.file(name, 0o644, []byte(content))
+	}
+	for name, content := range connectFiles(t) {
+		r.file(name, 0o600, []byte(content))
 	}
 	var buf bytes.Buffer
 	if err := r.write(&buf); err != nil {
@@ -194,9 +202,15 @@ hw_mode=%s
 channel=%d
 ieee80211n=1
 wpa=2
-wpa_key_mgmt=WPA-PSK
+wpa_key_mgmt=WPA-PSK WPA-EAP
 rsn_pairwise=CCMP
 wpa_passphrase=ward-seven-clinical
+ieee8021x=1
+eap_server=1
+eap_user_file=/etc/eap/users
+ca_cert=/etc/eap/ca.pem
+server_cert=/etc/eap/server.pem
+private_key=/etc/eap/server.key
 %s`, iface, ssid, mode, channel, extra)
 	}
 	return map[string]string{
@@ -234,7 +248,7 @@ targets:
 // station, then starts AP2 and scans so that both APs are known.
 const setupScript = `set -e
 iw reg set GB
-medium -radios 3 -signal -45 >/tmp/medium.log 2>&1 &
+medium -radios 4 -signal -45 >/tmp/medium.log 2>&1 &
 for i in $(seq 50); do [ -S /run/medium.sock ] && break; sleep 0.1; done
 medium ctl signal 1 2 -60
 ip netns add ward
@@ -244,20 +258,23 @@ ip -n ward link set lo up
 ip -n ward link add br0 type bridge
 ip -n ward addr add 10.99.0.1/24 dev br0
 ip -n ward link set br0 up
-ip netns exec ward hostapd -B -P /run/ap1.pid -f /tmp/ap1.log /etc/ap1.conf
+ip netns exec ward dnsmasq --conf-file=/etc/dnsmasq.conf
+ip netns exec ward hostapd -t -B -P /run/ap1.pid -f /tmp/ap1.log /etc/ap1.conf
 ip link set wlan2 up
 ip addr add 10.99.0.10/24 dev wlan2
 wpa_supplicant -B -i wlan2 -c /etc/wpa.conf -P /run/wpa.pid -f /tmp/wpa.log
 for i in $(seq 120); do wpa_cli -i wlan2 status | grep -q wpa_state=COMPLETED && break; sleep 0.5; done
 wpa_cli -i wlan2 status | grep -E '^(bssid|freq|ssid|wpa_state)='
 ip route add default via 10.99.0.1 dev wlan2
-ip netns exec ward hostapd -B -P /run/ap2.pid -f /tmp/ap2.log /etc/ap2.conf
+ip netns exec ward hostapd -t -B -P /run/ap2.pid -f /tmp/ap2.log /etc/ap2.conf
 for i in $(seq 60); do grep -q AP-ENABLED /tmp/ap2.log && break; sleep 0.5; done
 # A scan can hang under emulation: bound each try (wpa_supplicant scans too).
-for i in 1 2 3; do timeout 20 iw dev wlan2 scan >/dev/null && break; echo "scan try $i failed"; sleep 1; done
+# A scan under load can miss AP2's beacon: try again until it is heard.
+for i in 1 2 3 4; do timeout 20 iw dev wlan2 scan >/dev/null && iw dev wlan2 scan dump | grep -q "^BSS 02:00:00:00:01:00" && break; echo "scan try $i failed or missed AP2"; sleep 1; done
 iw dev wlan2 scan dump | grep -E '^BSS|signal:' || true
 ping -c 3 -W 2 10.99.0.1 || true
 wardprobe run --config /etc/wardprobe.yml --web.listen-address :9810 --log.level debug >/tmp/wardprobe.log 2>&1 &
+wifitool events -iface wlan2 -out /tmp/events.jsonl >/tmp/events.log 2>&1 &
 `
 
 // landingWords are what the landing page shows for each coverage state.
@@ -311,7 +328,7 @@ func TestWiFiLab(t *testing.T) {
 	v := boot(t, vmlinuz, initrd)
 	t.Logf("guest up in %s", time.Since(began).Round(time.Second))
 	logs := func() {
-		out, _, _ := v.run("for f in /tmp/wardprobe.log /tmp/wardprobe-user.log /tmp/wpa.log /tmp/ap1.log /tmp/ap2.log /tmp/medium.log; do echo \"== $f\"; tail -n 40 $f; done; medium ctl stats", 20*time.Second)
+		out, _, _ := v.run("for f in /tmp/wardprobe.log /tmp/wardprobe-user.log /tmp/wpa.log /tmp/ap1.log /tmp/ap2.log /tmp/medium.log /tmp/dnsmasq.log /tmp/events.log /tmp/events.jsonl; do echo \"== $f\"; tail -n 40 $f; done; medium ctl stats", 20*time.Second)
 		t.Logf("guest logs:\n%s", out)
 	}
 	defer func() {
@@ -388,6 +405,8 @@ func TestWiFiLab(t *testing.T) {
 		t.Logf("log: %s", strings.TrimSpace(out))
 	})
 
+	t.Run("connect tests on their own adapter", func(t *testing.T) { connectTests(t, v) })
+
 	// The walk: AP1's signal at the station goes down; the second AP stays
 	// as last heard (-60 dBm).
 	walk := []struct {
@@ -455,6 +474,9 @@ func TestWiFiLab(t *testing.T) {
 		}
 	})
 
+	t.Run("roam with a gap", func(t *testing.T) { roamGap(t, v) })
+	t.Run("deauthentication with a reason", func(t *testing.T) { deauthReason(t, v) })
+
 	t.Run("disconnect and reconnect", func(t *testing.T) {
 		before, _ := v.scrape()
 		disc, roams := metric(before, "wardprobe_wifi_disconnects_total"), metric(before, "wardprobe_wifi_roams_total")
@@ -474,7 +496,7 @@ func TestWiFiLab(t *testing.T) {
 		t.Logf("disconnect counted %s after the APs stopped: disconnects %v -> %v", time.Since(stopped).Round(10*time.Millisecond),
 			disc, metric(s, "wardprobe_wifi_disconnects_total"))
 		time.Sleep(3 * time.Second) // an outage of a few seconds
-		v.mustRun(t, "ip netns exec ward hostapd -B -P /run/ap1.pid -f /tmp/ap1.log /etc/ap1.conf && ip netns exec ward hostapd -B -P /run/ap2.pid -f /tmp/ap2.log /etc/ap2.conf", 30*time.Second)
+		v.mustRun(t, "ip netns exec ward hostapd -t -B -P /run/ap1.pid -f /tmp/ap1.log /etc/ap1.conf && ip netns exec ward hostapd -t -B -P /run/ap2.pid -f /tmp/ap2.log /etc/ap2.conf", 30*time.Second)
 		s, took = v.waitFor(t, 90*time.Second, "the station to reconnect", func(s lab.Samples) bool {
 			return metric(s, "wardprobe_wifi_connected") == 1 && state(s) != "disconnected"
 		})

@@ -58,8 +58,9 @@ const (
 	// routing is never touched.
 	DefaultRouteTable   = 0x7770
 	DefaultRulePriority = 0x7770
-	// setupTimeout bounds starting the supplicant.
-	setupTimeout = 10 * time.Second
+	// setupTimeout bounds starting the supplicant (about 0.1 s on a
+	// Raspberry Pi; far more under the lab's software emulation).
+	setupTimeout = 30 * time.Second
 	// noAPScans is how many scans without the SSID make "no_ap".
 	noAPScans = 2
 )
@@ -82,6 +83,14 @@ type Config struct {
 	EAP *EAP
 	// Query is the name looked up in the dns phase (default "nhs.uk").
 	Query string
+	// Frequencies, when set, limits scanning and association to these
+	// channels (centre frequencies in MHz), as a device locked to the
+	// ward's channels would. By default every channel the adapter has is
+	// scanned, as most devices do (a full scan takes 2-5 s).
+	Frequencies []int
+	// Trace, when set, receives every message of the supplicant with its
+	// arrival time (for debug logs; the messages hold no credential).
+	Trace func(at time.Time, msg string)
 	// Shared says the adapter is also the main link (wifi.interface): the
 	// connection is kept between tests (the supplicant stays, the lease is
 	// renewed) and each test is a planned outage, recorded in Planned.
@@ -201,6 +210,12 @@ func (c Config) Validate() error {
 		checkPath(bad, "psk_file", c.PSKFile)
 	default:
 		c.EAP.validate(bad)
+	}
+	for _, f := range c.Frequencies {
+		if f < 2400 || f > 7200 {
+			bad("frequencies", "%d MHz is not a Wi-Fi channel's centre frequency", f)
+			break
+		}
 	}
 	if !filepath.IsAbs(c.StateDir) {
 		bad("state_dir", "must be an absolute path")

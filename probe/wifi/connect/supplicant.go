@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -194,6 +195,14 @@ func buildNetwork(c Config) (*network, error) {
 	n.set("ssid", hex.EncodeToString([]byte(c.SSID)))
 	n.set("scan_ssid", "1")  // probe for the SSID by name: hidden SSIDs, and faster
 	n.set("ieee80211w", "1") // protected management frames when the AP offers them
+	if len(c.Frequencies) > 0 {
+		var fs []string
+		for _, f := range c.Frequencies {
+			fs = append(fs, strconv.Itoa(f))
+		}
+		n.set("scan_freq", quote(strings.Join(fs, " ")))
+		n.set("freq_list", quote(strings.Join(fs, " ")))
+	}
 	if c.EAP == nil {
 		secret, err := readSecret(c.PSKFile, 64)
 		if err != nil {

@@ -228,6 +228,9 @@ func (x *run) associate(ctx context.Context, deadline time.Time) *failure {
 	for {
 		m, err := x.sup.mon.Next(deadline)
 		now := x.t.now()
+		if err == nil && x.cfg.Trace != nil {
+			x.cfg.Trace(now, m.Text)
+		}
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) || ctx.Err() != nil {
 				return x.tl.timeout()

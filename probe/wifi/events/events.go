@@ -38,7 +38,7 @@
 // NL80211_ATTR_PORT_AUTHORIZED on the connect or roam event) where the
 // driver does the 4-way handshake, otherwise the first station sample that
 // shows NL80211_STA_FLAG_AUTHORIZED: after a connect the station is sampled
-// every 5 ms until it is authorized. (Linux 6.1's mac80211 sends no
+// every 10 ms until it is authorized (for at most 3 s). (Linux 6.1's mac80211 sends no
 // PORT_AUTHORIZED event: the supplicant sets the flag after the 4-way
 // handshake.)
 //
@@ -58,8 +58,8 @@ const (
 	DefaultSampleInterval = 100 * time.Millisecond
 	// authorizePoll is how often a station is sampled between a connect and
 	// the moment it is authorized, for at most authorizeWait.
-	authorizePoll = 5 * time.Millisecond
-	authorizeWait = 10 * time.Second
+	authorizePoll = 10 * time.Millisecond
+	authorizeWait = 3 * time.Second
 	// frameWindow pairs a deauthentication or disassociation event with the
 	// disconnect that follows it.
 	frameWindow = time.Second

@@ -1,7 +1,5 @@
 package events
 
-import "strconv"
-
 // reasonNames are the names of the IEEE 802.11 reason codes 1..66, from
 // IEEE Std 802.11-2020, 9.4.1.7 "Reason Code field", Table 9-49 "Reason
 // codes" (the "Name" column, lower-cased). The table also lists codes above
@@ -96,9 +94,4 @@ func ReasonNames() []string {
 		}
 	}
 	return append(out, ReasonOther)
-}
-
-// describeReason is "NAME (N)", for logs.
-func describeReason(code uint16) string {
-	return ReasonName(code) + " (" + strconv.Itoa(int(code)) + ")"
 }
