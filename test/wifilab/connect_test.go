@@ -138,7 +138,7 @@ func runConnect(t *testing.T, v *vm, args string) connect.Result {
 	t.Helper()
 	// Both APs' channels only: a full scan of hwsim's 40 channels takes
 	// 5 s under emulation.
-	out := v.mustRun(t, "wifitool connect -freqs 2412,5180 "+args+" 2>/tmp/connect.log", 90*time.Second)
+	out := v.mustRun(t, "wifitool connect -timeout 45s -freqs 2412,5180 "+args+" 2>/tmp/connect.log", 120*time.Second)
 	var r connect.Result
 	if err := json.Unmarshal([]byte(lastLine(out)), &r); err != nil {
 		t.Fatalf("connect test output: %v\n%s", err, out)
@@ -185,7 +185,7 @@ func connectTests(t *testing.T, v *vm) {
 		{name: "wrong password", args: peap + " -password-file /etc/wardprobe/eap-wrong.pass", phase: connect.PhaseEAP, reason: connect.ReasonRejected},
 		{name: "ssid absent", args: "-ssid NOWHERE -psk-file /etc/wardprobe/psk", phase: connect.PhaseAssociation, reason: connect.ReasonNoAP},
 		{name: "dhcp server stopped", before: "kill $(cat /run/dnsmasq.pid)", after: "ip netns exec ward dnsmasq --conf-file=/etc/dnsmasq.conf",
-			args: "-timeout 6s -psk-file /etc/wardprobe/psk", phase: connect.PhaseDHCP, reason: connect.ReasonNoLease},
+			args: "-timeout 5s -psk-file /etc/wardprobe/psk", phase: connect.PhaseDHCP, reason: connect.ReasonNoLease},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -252,7 +252,9 @@ func connectTests(t *testing.T, v *vm) {
 	if b, a := metric(before, "wardprobe_icmp_packets_lost_total", "target", "gateway"), metric(after, "wardprobe_icmp_packets_lost_total", "target", "gateway"); b != a {
 		t.Errorf("the main link lost %v ICMP packets during the connect tests", a-b)
 	}
-	if state(after) != "good" || metric(after, "wardprobe_wifi_connected") != 1 {
+	// Coverage stays usable; whether the voice standard's jitter holds
+	// depends on the emulator's CPU, not on the radio.
+	if st := state(after); (st != "good" && st != "degraded") || metric(after, "wardprobe_wifi_connected") != 1 {
 		t.Errorf("main link after the connect tests: %s", link(after))
 	}
 	for _, e := range readEvents(t, v) {
@@ -292,9 +294,10 @@ type gapReport struct {
 // roam measured from nl80211 events must match the outage the station had:
 // from the gap's start to the new link being usable.
 func roamGap(t *testing.T, v *vm) {
-	// Under 7 beacon intervals (717 ms), after which mac80211 would start
-	// probing the old AP by itself.
-	const gap = 300 * time.Millisecond
+	// Longer than events.DefaultQuietAfter (300 ms), so the roam starts when
+	// the AP went quiet; shorter than 7 beacon intervals (717 ms), after
+	// which mac80211 would start probing the old AP by itself.
+	const gap = 500 * time.Millisecond
 	out := v.mustRun(t, fmt.Sprintf("wifitool roamgap -from 1 -to %s -gap %s", ap1BSSID, gap), 60*time.Second)
 	var rep gapReport
 	if err := json.Unmarshal([]byte(lastLine(out)), &rep); err != nil {
@@ -376,17 +379,26 @@ func deauthReason(t *testing.T, v *vm) {
 	if disc.Reason != reason || disc.ReasonName != "missing_acks" || !disc.ByAP || disc.BSSID != ap1BSSID {
 		t.Errorf("disconnect %+v, want reason %d (missing_acks) sent by AP1", *disc, reason)
 	}
-	// hostapd's log line for the deauthentication, with its timestamp (-t).
+	// hostapd's log line for the deauthentication (its "-t" timestamp), and
+	// the medium's, when it handed the frame to the station's radio.
 	out := v.mustRun(t, "grep 'AP-STA-DISCONNECTED "+staBSSID+"' /tmp/ap1.log | tail -n 1", 10*time.Second)
 	sent, err := logTime(out)
 	if err != nil {
 		t.Fatalf("hostapd's log: %v: %q", err, out)
 	}
-	lag := disc.Time.Sub(sent)
-	t.Logf("AP1 deauthenticated the station (reason %d) at %s; disconnect event %+.1f ms later, reason %s, frame %s, by AP %v",
-		reason, sent.Format("15:04:05.000"), ms(lag), disc.ReasonName, disc.Frame, disc.ByAP)
-	if lag < -5*time.Millisecond || lag > 100*time.Millisecond {
-		t.Errorf("the disconnect was seen %s after hostapd sent the frame, want within 100 ms", lag)
+	out = v.mustRun(t, "grep 'deliver deauthentication from radio 0' /tmp/medium.log | tail -n 1", 10*time.Second)
+	f := strings.Fields(out)
+	n, err := strconv.ParseInt(f[len(f)-1], 10, 64)
+	if err != nil {
+		t.Fatalf("medium's log: %v: %q", err, out)
+	}
+	delivered := time.Unix(0, n)
+	lag := disc.Time.Sub(delivered)
+	t.Logf("AP1 deauthenticated the station (reason %d) at %s, the medium delivered the frame %+.1f ms later; "+
+		"disconnect event %+.1f ms after the delivery; reason %s, frame %s, by AP %v",
+		reason, sent.Format("15:04:05.000"), ms(delivered.Sub(sent)), ms(lag), disc.ReasonName, disc.Frame, disc.ByAP)
+	if lag < 0 || lag > 100*time.Millisecond {
+		t.Errorf("the disconnect was seen %s after the frame reached the station, want within 100 ms", lag)
 	}
 	v.waitFor(t, 60*time.Second, "the station to reconnect after the deauthentication", func(s lab.Samples) bool {
 		return metric(s, "wardprobe_wifi_connected") == 1

@@ -49,7 +49,7 @@ func boot(t *testing.T, vmlinuz, initrd string) *vm {
 		metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort),
 		client:  &http.Client{Timeout: 10 * time.Second}}
 	v.cmd = exec.Command("qemu-system-x86_64",
-		"-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "768",
+		"-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "768",
 		"-kernel", vmlinuz, "-initrd", initrd,
 		"-append", "console=ttyS0 panic=-1 quiet loglevel=3",
 		"-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",

@@ -91,6 +91,11 @@ type Config struct {
 	// Trace, when set, receives every message of the supplicant with its
 	// arrival time (for debug logs; the messages hold no credential).
 	Trace func(at time.Time, msg string)
+	// MainInterface is wifi.interface, the main link. When it is another
+	// adapter on the same network, both get arp_ignore=1 and
+	// arp_announce=2, so that neither answers ARP for the other's address
+	// (ARP flux would steer the main link's replies to the test adapter).
+	MainInterface string
 	// Shared says the adapter is also the main link (wifi.interface): the
 	// connection is kept between tests (the supplicant stays, the lease is
 	// renewed) and each test is a planned outage, recorded in Planned.

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -66,6 +69,29 @@ type netConfig struct {
 	addr   *netlink.Addr
 	routes []*netlink.Route
 	rule   *netlink.Rule
+}
+
+// isolateARP sets arp_ignore=1 (answer ARP only for an address of the
+// interface the request came in on) and arp_announce=2 (use that
+// interface's own address in requests) on each interface. Two adapters of
+// one machine on one subnet otherwise both answer for either address, and
+// the network sends one adapter's traffic to the other ("ARP flux").
+func isolateARP(ifaces ...string) error {
+	for _, ifi := range ifaces {
+		if ifi == "" || strings.ContainsAny(ifi, "/.") {
+			continue
+		}
+		for name, value := range map[string]string{"arp_ignore": "1", "arp_announce": "2"} {
+			p := filepath.Join("/proc/sys/net/ipv4/conf", ifi, name)
+			if b, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(b)) == value {
+				continue
+			}
+			if err := os.WriteFile(p, []byte(value), 0o644); err != nil {
+				return fmt.Errorf("setting %s of %s: %w", name, ifi, err)
+			}
+		}
+	}
+	return nil
 }
 
 // flush removes every IPv4 address of the adapter (it is owned by the

@@ -196,12 +196,8 @@ func buildNetwork(c Config) (*network, error) {
 	n.set("scan_ssid", "1")  // probe for the SSID by name: hidden SSIDs, and faster
 	n.set("ieee80211w", "1") // protected management frames when the AP offers them
 	if len(c.Frequencies) > 0 {
-		var fs []string
-		for _, f := range c.Frequencies {
-			fs = append(fs, strconv.Itoa(f))
-		}
-		n.set("scan_freq", quote(strings.Join(fs, " ")))
-		n.set("freq_list", quote(strings.Join(fs, " ")))
+		n.set("scan_freq", quote(freqList(c.Frequencies, " ")))
+		n.set("freq_list", quote(freqList(c.Frequencies, " ")))
 	}
 	if c.EAP == nil {
 		secret, err := readSecret(c.PSKFile, 64)
@@ -249,6 +245,15 @@ func buildNetwork(c Config) (*network, error) {
 }
 
 func quote(s string) string { return `"` + s + `"` }
+
+// freqList joins frequencies (MHz) with sep.
+func freqList(freqs []int, sep string) string {
+	fs := make([]string, len(freqs))
+	for i, f := range freqs {
+		fs[i] = strconv.Itoa(f)
+	}
+	return strings.Join(fs, sep)
+}
 
 // add creates the network in the supplicant and returns its id. Errors
 // name the field, never its value.

@@ -170,6 +170,14 @@ func (x *run) do(ctx context.Context) *failure {
 		}
 		return fail(PhaseSetup, ReasonOther, "%v", err)
 	}
+	if !cfg.Shared && cfg.MainInterface != cfg.Interface {
+		if err := isolateARP(cfg.Interface, cfg.MainInterface); err != nil {
+			if isPermission(err) {
+				return fail(PhaseSetup, ReasonPermission, "%v", err)
+			}
+			return fail(PhaseSetup, ReasonOther, "%v", err)
+		}
+	}
 	dir := filepath.Join(cfg.StateDir, "connect-"+cfg.Interface)
 	sup, err := startSupplicant(ctx, program, cfg.Interface, dir)
 	if err != nil {
@@ -183,6 +191,11 @@ func (x *run) do(ctx context.Context) *failure {
 	id, err := sup.add(sctx, nw)
 	if err == nil {
 		_, _ = sup.ctrl.Request(sctx, "SCAN_INTERVAL 1") // rescan quickly while the test waits
+		if len(cfg.Frequencies) > 0 {
+			// The network's scan_freq does not bound the supplicant's first,
+			// full scans: its global freq_list does.
+			err = sup.ctrl.ok(sctx, "SET freq_list "+freqList(cfg.Frequencies, " "))
+		}
 	}
 	cancel()
 	if err != nil {
@@ -196,7 +209,11 @@ func (x *run) do(ctx context.Context) *failure {
 	tctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	x.tl = newTimeline(start, cfg.EAP != nil)
-	if _, err := sup.ctrl.Request(tctx, "SELECT_NETWORK "+id); err != nil {
+	sel := "SELECT_NETWORK " + id
+	if len(cfg.Frequencies) > 0 {
+		sel += " freq=" + freqList(cfg.Frequencies, ",")
+	}
+	if _, err := sup.ctrl.Request(tctx, sel); err != nil {
 		return fail(PhaseSetup, ReasonSupplicant, "enabling the network: %v", err)
 	}
 	if f := x.associate(tctx, deadline); f != nil {
@@ -248,8 +265,13 @@ func (x *run) associate(ctx context.Context, deadline time.Time) *failure {
 	}
 }
 
-// dhcp gets a lease and applies it.
+// dhcp gets a lease and applies it. It first waits (up to 2 s) for the
+// interface to be running: the supplicant reports the connection a moment
+// before it turns the interface's operational state from dormant to up,
+// and mac80211 drops data frames until the port is authorized, so a
+// DHCPDISCOVER sent at once could be lost and cost a 1 s retransmission.
 func (x *run) dhcp(ctx context.Context) *failure {
+	waitRunning(ctx, x.cfg.Interface, 2*time.Second)
 	dc, err := dhcpClient(x.cfg.Interface)
 	if err != nil {
 		if isPermission(err) {
@@ -389,4 +411,16 @@ func (t *Tester) refresh(ctx context.Context, h *held, l *lease) *lease {
 		return nil
 	}
 	return nl
+}
+
+// waitRunning polls the interface's IFF_RUNNING flag (operational state
+// up) every 2 ms until it is set, ctx ends or max has passed.
+func waitRunning(ctx context.Context, iface string, max time.Duration) {
+	deadline := time.Now().Add(max)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if ifi, err := net.InterfaceByName(iface); err != nil || ifi.Flags&net.FlagRunning != 0 {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }

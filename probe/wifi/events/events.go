@@ -34,13 +34,16 @@
 // interval when it has traffic; without traffic it is within one sample
 // interval (100 ms) from the beacons.
 //
-// A roam ends when the new link is usable: NL80211_CMD_PORT_AUTHORIZED (or
-// NL80211_ATTR_PORT_AUTHORIZED on the connect or roam event) where the
-// driver does the 4-way handshake, otherwise the first station sample that
-// shows NL80211_STA_FLAG_AUTHORIZED: after a connect the station is sampled
-// every 10 ms until it is authorized (for at most 3 s). (Linux 6.1's mac80211 sends no
-// PORT_AUTHORIZED event: the supplicant sets the flag after the 4-way
-// handshake.)
+// A roam ends when the new link is usable, whichever is seen first:
+// NL80211_CMD_PORT_AUTHORIZED (or NL80211_ATTR_PORT_AUTHORIZED on the
+// connect or roam event) where the driver does the 4-way handshake; the
+// interface's operational state turning up (rtnetlink RTM_NEWLINK,
+// IF_OPER_UP), which wpa_supplicant sets from dormant once the 4-way
+// handshake is done and the port authorized; or the first station sample
+// that shows NL80211_STA_FLAG_AUTHORIZED (after a connect the station is
+// sampled every 10 ms until it is authorized, for at most 3 s). Linux 6.1's
+// mac80211 sends no PORT_AUTHORIZED event: the supplicant authorizes the
+// port itself.
 //
 // References for judging roam times: Juniper Mist counts a fast (802.11r)
 // roam over 400 ms or a standard roam over 2 s as slow; Aruba's voice
@@ -166,4 +169,33 @@ type Event struct {
 	Duration time.Duration
 	// Driver is set for a roam the driver made (NL80211_CMD_ROAM).
 	Driver bool
+}
+
+// Packet is one probe packet sent on the followed interface (an ICMP echo
+// request of a target bound to it): when it was sent, and whether it was
+// lost (no reply within its own timeout).
+type Packet struct {
+	Sent time.Time
+	Lost bool
+}
+
+// LostDuring counts the packets sent during a roam, from its Start to the
+// moment the new link was usable (Time), and how many of them were lost:
+// the packets the roam cost. Call it once every packet sent before Time
+// has had its timeout (Time plus the ICMP timeout), so that a late loss is
+// counted too. For other event types it returns zeros.
+func (e Event) LostDuring(pkts []Packet) (sent, lost int) {
+	if e.Type != Roam {
+		return 0, 0
+	}
+	for _, p := range pkts {
+		if p.Sent.Before(e.Start) || p.Sent.After(e.Time) {
+			continue
+		}
+		sent++
+		if p.Lost {
+			lost++
+		}
+	}
+	return sent, lost
 }

@@ -87,7 +87,13 @@ type batch struct {
 	msgs []genetlink.Message
 }
 
-// session runs one pair of netlink sockets until ctx ends or one fails.
+// linkBatch is what the rtnetlink reader passes on.
+type linkBatch struct {
+	at   time.Time
+	msgs []netlink.Message
+}
+
+// session runs one set of netlink sockets until ctx ends or one fails.
 func (l *Listener) session(ctx context.Context, emit func(Event)) error {
 	mc, err := genetlink.Dial(nil)
 	if err != nil {
@@ -134,7 +140,10 @@ func (l *Listener) session(ctx context.Context, emit func(Event)) error {
 					// The kernel dropped events: resynchronise from a sample.
 					msgs = []genetlink.Message{{Header: genetlink.Header{Command: 0}}}
 				} else {
-					failed <- fmt.Errorf("receiving nl80211 events: %w", err)
+					select {
+					case failed <- fmt.Errorf("receiving nl80211 events: %w", err):
+					default:
+					}
 					return
 				}
 			}
@@ -145,7 +154,36 @@ func (l *Listener) session(ctx context.Context, emit func(Event)) error {
 			}
 		}
 	}()
-	stop := context.AfterFunc(ctx, func() { _ = mc.Close() }) // unblocks Receive
+	// The interface's operational state, from rtnetlink: the supplicant
+	// sets it up the moment the port is authorized.
+	lc, err := netlink.Dial(unix.NETLINK_ROUTE, &netlink.Config{Groups: unix.RTMGRP_LINK})
+	if err != nil {
+		return fmt.Errorf("rtnetlink: %w", err)
+	}
+	defer lc.Close()
+	links := make(chan linkBatch, 64)
+	go func() {
+		for {
+			msgs, err := lc.Receive()
+			at := time.Now()
+			if err != nil {
+				if errors.Is(err, syscall.ENOBUFS) {
+					continue // link states are also read from the station samples
+				}
+				select {
+				case failed <- fmt.Errorf("receiving link events: %w", err):
+				default:
+				}
+				return
+			}
+			select {
+			case links <- linkBatch{at: at, msgs: msgs}:
+			case <-done:
+				return
+			}
+		}
+	}()
+	stop := context.AfterFunc(ctx, func() { _ = mc.Close(); _ = lc.Close() }) // unblocks Receive
 	defer stop()
 
 	ifindex := resolve(l.cfg.Interface)
@@ -192,6 +230,26 @@ func (l *Listener) session(ctx context.Context, emit func(Event)) error {
 				}
 			}
 			l.reset(timer, b.at)
+		case b := <-links:
+			for _, msg := range b.msgs {
+				if msg.Header.Type != unix.RTM_NEWLINK {
+					continue
+				}
+				lk, err := ParseLink(msg.Data)
+				if err != nil {
+					l.report(fmt.Errorf("rtnetlink link event: %w", err))
+					continue
+				}
+				if lk.Ifindex != ifindex || ifindex == 0 {
+					continue
+				}
+				l.mu.Lock()
+				evs := l.tr.Operstate(b.at, lk)
+				l.mu.Unlock()
+				for _, e := range evs {
+					emit(e)
+				}
+			}
 		case <-timer.C:
 			now := time.Now()
 			l.sample(now, q, ifindex, emit, false)

@@ -365,3 +365,43 @@ func parseStaInfo(data []byte, s *Station) error {
 	}
 	return nil
 }
+
+// Link is what the listener reads of an RTM_NEWLINK message: the
+// interface and its RFC 2863 operational state (IFLA_OPERSTATE).
+type Link struct {
+	Ifindex   int
+	Operstate uint8
+	// HasOperstate is false when the message carries no operational state.
+	HasOperstate bool
+}
+
+// OperUp is IF_OPER_UP: a supplicant sets it (from IF_OPER_DORMANT) once
+// the 4-way handshake is done and the port authorized.
+const OperUp = 6
+
+// ParseLink parses the body of an RTM_NEWLINK message (struct ifinfomsg
+// and its attributes). Like ParseMessage it never panics.
+func ParseLink(data []byte) (Link, error) {
+	const ifinfomsgLen = 16
+	if len(data) < ifinfomsgLen {
+		return Link{}, fmt.Errorf("%w: ifinfomsg of %d bytes", ErrMalformed, len(data))
+	}
+	l := Link{Ifindex: int(int32(binary.NativeEndian.Uint32(data[4:8])))}
+	ad, err := netlink.NewAttributeDecoder(data[ifinfomsgLen:])
+	if err != nil {
+		return l, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	for ad.Next() {
+		if ad.Type() == unix.IFLA_OPERSTATE {
+			b := ad.Bytes()
+			if len(b) != 1 {
+				return l, fmt.Errorf("%w: operstate of %d bytes", ErrMalformed, len(b))
+			}
+			l.Operstate, l.HasOperstate = b[0], true
+		}
+	}
+	if err := ad.Err(); err != nil {
+		return l, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return l, nil
+}

@@ -314,7 +314,13 @@ func FuzzParseMessage(f *testing.F) {
 	}))
 	f.Add(uint8(cmdGetStation), stationAttrs(f, 10, 20, true))
 	f.Add(uint8(0), []byte{})
+	f.Add(uint8(0), linkMsg(f, 7, OperUp))
 	f.Fuzz(func(t *testing.T, cmd uint8, data []byte) {
+		if lk, err := ParseLink(data); err != nil && !errors.Is(err, ErrMalformed) {
+			t.Errorf("link error %v does not wrap ErrMalformed", err)
+		} else if err == nil {
+			NewTracker(Config{Interface: "wlan0"}).Operstate(time.Unix(1, 0), lk)
+		}
 		m, err := ParseMessage(Command(cmd), data)
 		if err == nil {
 			if m.BSSID != nil && len(m.BSSID) != 6 {
@@ -340,4 +346,29 @@ func FuzzParseMessage(f *testing.F) {
 		}
 		tr.Tick(now.Add(time.Minute))
 	})
+}
+
+// linkMsg builds an RTM_NEWLINK body for ifindex with an operational state.
+func linkMsg(t testing.TB, ifindex int32, oper uint8) []byte {
+	hdr := make([]byte, 16)
+	binary.NativeEndian.PutUint32(hdr[4:8], uint32(ifindex))
+	return append(hdr, attrs(t, func(ae *netlink.AttributeEncoder) {
+		ae.String(unix.IFLA_IFNAME, "wlan2")
+		ae.Uint8(unix.IFLA_OPERSTATE, oper)
+	})...)
+}
+
+func TestParseLink(t *testing.T) {
+	l, err := ParseLink(linkMsg(t, 7, OperUp))
+	if err != nil || l.Ifindex != 7 || !l.HasOperstate || l.Operstate != OperUp {
+		t.Errorf("got %+v, %v", l, err)
+	}
+	for name, data := range map[string][]byte{
+		"short header":      {1, 2, 3},
+		"operstate 2 bytes": append(make([]byte, 16), attrs(t, func(ae *netlink.AttributeEncoder) { ae.Uint16(unix.IFLA_OPERSTATE, 6) })...),
+	} {
+		if _, err := ParseLink(data); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: error %v, want ErrMalformed", name, err)
+		}
+	}
 }

@@ -192,6 +192,16 @@ func (t *Tracker) disconnectEvent(left Event) Event {
 	return left
 }
 
+// Operstate handles a change of the interface's operational state
+// (RTM_NEWLINK): the supplicant sets it up once the port is authorized, the
+// moment the link becomes usable.
+func (t *Tracker) Operstate(now time.Time, l Link) []Event {
+	if t.connected && l.HasOperstate && l.Operstate == OperUp {
+		return t.usable(now)
+	}
+	return nil
+}
+
 // Sample handles one station reading of the followed interface.
 func (t *Tracker) Sample(now time.Time, s Station) []Event {
 	if !t.connected || s.BSSID == nil || s.BSSID.String() != t.bssid {

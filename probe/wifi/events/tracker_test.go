@@ -10,9 +10,10 @@ import (
 
 // step is one input to the tracker at a time offset (ms from t0).
 type step struct {
-	at  int
-	msg *Message
-	st  *Station
+	at   int
+	msg  *Message
+	st   *Station
+	link *Link
 	// tick only
 }
 
@@ -149,6 +150,13 @@ func TestTracker(t *testing.T) {
 		want:    []string{"connected " + A + "@100", "left " + A + "@1100 4way_handshake_timeout byAP=false"},
 		wantNot: "disconnect",
 	}, {
+		name: "the operational state turning up ends a roam",
+		steps: append(usableOnA(),
+			disconnect(100, 1, false), connect(120, apB, "CLINICAL"),
+			step{at: 150, link: &Link{Ifindex: 7, Operstate: OperUp, HasOperstate: true}},
+			sample(155, apB, 0, 0, true)),
+		want: []string{"usable " + B + "@150", "roam " + A + "->" + B + " 50ms quiet=false start=100"},
+	}, {
 		name: "a driver roam ends when the port is authorized",
 		steps: append(usableOnA(),
 			step{at: 100, msg: &Message{Command: CmdRoam, BSSID: apB}},
@@ -181,6 +189,8 @@ func TestTracker(t *testing.T) {
 					evs = tr.Message(now, *s.msg)
 				case s.st != nil:
 					evs = tr.Sample(now, *s.st)
+				case s.link != nil:
+					evs = tr.Operstate(now, *s.link)
 				}
 				evs = append(evs, tr.Tick(now)...)
 				for _, e := range evs {
@@ -225,5 +235,19 @@ func TestTrackerSync(t *testing.T) {
 	tr.Sync(ms(200), Station{}, "")
 	if a, _ := tr.Connected(); a {
 		t.Error("still associated after a sync without a station")
+	}
+}
+
+func TestLostDuring(t *testing.T) {
+	roam := Event{Type: Roam, Start: ms(100), Time: ms(400)}
+	var pkts []Packet
+	for at := 0; at <= 600; at += 50 {
+		pkts = append(pkts, Packet{Sent: ms(at), Lost: at >= 100 && at < 400})
+	}
+	if sent, lost := roam.LostDuring(pkts); sent != 7 || lost != 6 {
+		t.Errorf("sent %d lost %d, want 7 sent (100..400 ms) and 6 lost", sent, lost)
+	}
+	if sent, lost := (Event{Type: Disconnect, Start: ms(100), Time: ms(400)}).LostDuring(pkts); sent != 0 || lost != 0 {
+		t.Errorf("a disconnect counted %d/%d", sent, lost)
 	}
 }

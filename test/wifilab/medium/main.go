@@ -29,6 +29,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
@@ -384,6 +385,13 @@ func (m *medium) frame(data []byte) {
 	rate := uint32(0)
 	if len(rates) >= 1 && int8(rates[0]) >= 0 {
 		rate = min(uint32(rates[0]), 7)
+	}
+	// Deauthentication and disassociation frames are logged as they are
+	// handed to the receivers (the moment their kernel learns of them), for
+	// the lab to time the events that follow.
+	if fc := frame[0]; fc&0x0c == 0 && (fc>>4 == 10 || fc>>4 == 12) && len(out) > 0 {
+		kind := map[byte]string{10: "disassociation", 12: "deauthentication"}[fc>>4]
+		log.Printf("deliver %s from radio %d to %d radios at %d", kind, from, len(out), time.Now().UnixNano())
 	}
 	for _, d := range out {
 		ae := netlink.NewAttributeEncoder()

@@ -69,6 +69,7 @@ func connectCmd(args []string) error {
 	fs.StringVar(&c.PSKFile, "psk-file", "", "PSK file")
 	fs.StringVar(&c.Query, "query", "ward.lab", "name looked up")
 	fs.StringVar(&c.StateDir, "state", "/run/wardprobe", "runtime directory")
+	fs.StringVar(&c.MainInterface, "main", "wlan2", "the main link's interface")
 	fs.StringVar(&e.Method, "eap", "", "EAP method")
 	fs.StringVar(&e.Identity, "identity", "", "EAP identity")
 	fs.StringVar(&e.PasswordFile, "password-file", "", "EAP password file")
