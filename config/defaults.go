@@ -17,6 +17,9 @@ const (
 	DefaultThroughputBytes = ByteSize(100 << 20)
 	DefaultThroughputDaily = ByteSize(2 << 30)
 	DefaultPushInterval    = Duration(15 * time.Second)
+	DefaultConnectEvery    = Duration(15 * time.Minute)
+	DefaultConnectTimeout  = Duration(30 * time.Second)
+	DefaultConnectQuery    = "nhs.uk"
 	DefaultPushQueueDir    = "/var/lib/wardprobe/queue"
 	DefaultPushQueueBytes  = ByteSize(512 << 20)
 	DefaultPushQueueAge    = Duration(168 * time.Hour)
@@ -45,6 +48,16 @@ func applyDefaults(c *Config, kinds Kinds) {
 	}
 	if c.WiFi.MaxNeighbors == 0 {
 		c.WiFi.MaxNeighbors = DefaultMaxNeighbors
+	}
+	if ct := c.WiFi.ConnectTest; ct != nil {
+		setDur(&ct.Interval, DefaultConnectEvery)
+		setDur(&ct.Timeout, DefaultConnectTimeout)
+		if ct.Query == "" {
+			ct.Query = DefaultConnectQuery
+		}
+		if e := ct.EAP; e != nil && e.Phase2 == "" && (e.Method == "peap" || e.Method == "ttls") {
+			e.Phase2 = "mschapv2"
+		}
 	}
 	for i := range c.Targets {
 		t := &c.Targets[i]

@@ -168,5 +168,8 @@ func commonMistakes() map[string]string {
 		"insecure": "insecure_skip_verify", "verify": "insecure_skip_verify", "cafile": "ca_file",
 		"size": "packet_size", "period": "interval", "every": "interval", "frequency": "interval",
 		"room": "spot", "bay": "spot", "hospital": "site", "level": "floor", "standard_name": "standard",
+		// Credentials are only ever read from files.
+		"psk": "psk_file", "passphrase": "psk_file", "password": "password_file", "ca_cert": "ca_file",
+		"client_cert": "client_cert_file", "client_key": "client_key_file", "private_key": "client_key_file",
 	}
 }

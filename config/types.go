@@ -156,6 +156,42 @@ type WiFi struct {
 	ScanInterval Duration `yaml:"scan_interval"`
 	// MaxNeighbors bounds the neighbour series exported.
 	MaxNeighbors int `yaml:"max_neighbors"`
+	// ConnectTest configures time-to-connect tests (off when absent).
+	ConnectTest *ConnectTest `yaml:"connect_test"`
+}
+
+// ConnectTest is a connect test on an adapter wardprobe owns: each test
+// joins SSID from scratch (802.11, 802.1X or PSK, 4-way handshake, DHCP,
+// DNS, gateway) and times each phase.
+type ConnectTest struct {
+	// Interface is the adapter the test owns (may equal wifi.interface).
+	Interface string `yaml:"interface"`
+	// SSID is the network joined, written as wifi.ssids are.
+	SSID     string   `yaml:"ssid"`
+	Interval Duration `yaml:"interval"`
+	// Timeout bounds one test, from enabling the network to the gateway answering.
+	Timeout Duration `yaml:"timeout"`
+	// PSKFile holds the WPA2-Personal passphrase or PSK. Exactly one of
+	// psk_file and eap.
+	PSKFile SecretFile `yaml:"psk_file"`
+	EAP     *EAP       `yaml:"eap"`
+	// Query is the name looked up in the DNS phase.
+	Query string `yaml:"query"`
+	// Frequencies, when set, bound the scans to these channels (MHz).
+	Frequencies []int `yaml:"frequencies"`
+}
+
+// EAP is 802.1X authentication of a connect test.
+type EAP struct {
+	Method       string     `yaml:"method"` // peap | tls | ttls
+	Identity     string     `yaml:"identity"`
+	PasswordFile SecretFile `yaml:"password_file"`
+	// CAFile is the PEM CA of the RADIUS server's certificate.
+	CAFile string `yaml:"ca_file"`
+	// Phase2 is the inner method: mschapv2 (peap, ttls) or pap (ttls).
+	Phase2         string     `yaml:"phase2"`
+	ClientCertFile string     `yaml:"client_cert_file"`
+	ClientKeyFile  SecretFile `yaml:"client_key_file"`
 }
 
 // Target is one thing probed on its own interval. The keys every kind has

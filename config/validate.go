@@ -124,6 +124,123 @@ func (v *validator) wifi(w WiFi) {
 			v.errorf(fmt.Sprintf("wifi.ssids[%d]", i), "%v", err)
 		}
 	}
+	if w.ConnectTest != nil {
+		v.connectTest(w.ConnectTest)
+	}
+}
+
+// Bounds of a connect test.
+const (
+	// MinConnectInterval: a test takes its adapter off the air.
+	MinConnectInterval = time.Minute
+	MinConnectTimeout  = time.Second
+	MaxConnectTimeout  = 5 * time.Minute
+)
+
+func (v *validator) connectTest(ct *ConnectTest) {
+	const p = "wifi.connect_test"
+	switch {
+	case ct.Interface == "":
+		v.errorf(p+".interface", "is required (the adapter the test owns)")
+	case len(ct.Interface) > 15 || strings.ContainsAny(ct.Interface, "/ \t"):
+		v.errorf(p+".interface", "%q is not an interface name", ct.Interface)
+	}
+	if ct.SSID == "" {
+		v.errorf(p+".ssid", "is required")
+	} else if err := CheckSSID(ct.SSID); err != nil {
+		v.errorf(p+".ssid", "%v", err)
+	}
+	if ct.Interval.D() < MinConnectInterval {
+		v.errorf(p+".interval", "%s is shorter than the minimum %s (a test takes its adapter off the air)", ct.Interval, Duration(MinConnectInterval))
+	}
+	switch {
+	case ct.Timeout.D() < MinConnectTimeout || ct.Timeout.D() > MaxConnectTimeout:
+		v.errorf(p+".timeout", "%s is outside %s..%s", ct.Timeout, Duration(MinConnectTimeout), Duration(MaxConnectTimeout))
+	case ct.Timeout >= ct.Interval:
+		v.errorf(p+".timeout", "%s is not shorter than the interval %s", ct.Timeout, ct.Interval)
+	}
+	if !ValidHost(ct.Query) || net.ParseIP(ct.Query) != nil {
+		v.errorf(p+".query", "%q is not a DNS name", ct.Query)
+	}
+	for i, f := range ct.Frequencies {
+		if f < 2400 || f > 7200 {
+			v.errorf(fmt.Sprintf("%s.frequencies[%d]", p, i), "%d MHz is not the centre frequency of a Wi-Fi channel", f)
+		}
+	}
+	v.filePath(p+".psk_file", string(ct.PSKFile))
+	switch {
+	case ct.PSKFile == "" && ct.EAP == nil:
+		v.errorf(p, "needs psk_file (WPA2-Personal) or eap (802.1X)")
+	case ct.PSKFile != "" && ct.EAP != nil:
+		v.errorf(p+".eap", "is given with psk_file: use one of them")
+	case ct.EAP != nil:
+		v.eap(p+".eap", ct.EAP)
+	}
+}
+
+func (v *validator) eap(p string, e *EAP) {
+	if e.Identity == "" {
+		v.errorf(p+".identity", "is required")
+	} else if len(e.Identity) > 253 || strings.ContainsAny(e.Identity, "\x00\n") {
+		v.errorf(p+".identity", "is not an EAP identity (at most 253 bytes, one line)")
+	}
+	v.filePath(p+".ca_file", e.CAFile)
+	v.filePath(p+".password_file", string(e.PasswordFile))
+	v.filePath(p+".client_cert_file", e.ClientCertFile)
+	v.filePath(p+".client_key_file", string(e.ClientKeyFile))
+	switch e.Method {
+	case "peap", "ttls":
+		if e.PasswordFile == "" {
+			v.errorf(p+".password_file", "is required for %s (a file holding the password)", e.Method)
+		}
+		if e.Method == "peap" && e.Phase2 != "mschapv2" {
+			v.errorf(p+".phase2", "%q: peap takes mschapv2", e.Phase2)
+		}
+		if e.Method == "ttls" && e.Phase2 != "mschapv2" && e.Phase2 != "pap" {
+			v.errorf(p+".phase2", "%q: ttls takes mschapv2 or pap", e.Phase2)
+		}
+		if e.ClientCertFile != "" || e.ClientKeyFile != "" {
+			v.errorf(p+".client_cert_file", "is only used by method tls")
+		}
+	case "tls":
+		if e.ClientCertFile == "" {
+			v.errorf(p+".client_cert_file", "is required for tls")
+		}
+		if e.ClientKeyFile == "" {
+			v.errorf(p+".client_key_file", "is required for tls (a file holding the unencrypted PEM key)")
+		}
+		if e.PasswordFile != "" {
+			v.errorf(p+".password_file", "is not used by tls")
+		}
+		if e.Phase2 != "" {
+			v.errorf(p+".phase2", "is not used by tls")
+		}
+	case "":
+		v.errorf(p+".method", "is required: peap, tls or ttls")
+	default:
+		v.errorf(p+".method", "%q is not peap, tls or ttls", e.Method)
+	}
+	if e.CAFile == "" {
+		v.errorf(p+".ca_file", "is required: without the RADIUS server's CA any server would be trusted")
+	}
+}
+
+// filePath checks a path handed to wpa_supplicant: absolute, and without
+// quotes or control characters (it is quoted in the supplicant's syntax).
+func (v *validator) filePath(p, path string) {
+	if path == "" {
+		return
+	}
+	if !strings.HasPrefix(path, "/") {
+		v.errorf(p, "%q is not an absolute path", path)
+		return
+	}
+	for _, r := range path {
+		if r == '"' || r < 0x20 || r == 0x7f {
+			v.errorf(p, "holds a quote or a control character")
+			return
+		}
+	}
 }
 
 func (v *validator) target(p string, t Target) {

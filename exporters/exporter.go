@@ -169,6 +169,7 @@ type Exporter struct {
 	probes, failures     *prometheus.CounterVec
 	wifiC                *wifiCollector
 	tpC                  *throughputCollector
+	connC                *connectCollector
 	goC, processC        prometheus.Collector
 	extra                []prometheus.Collector
 	coverageKinds        map[string]bool
@@ -215,6 +216,7 @@ func New(version string, kinds []probe.Kind, cfg *config.Config, start time.Time
 			Help: "Failed results of the target by reason."}, []string{"target", "kind", "reason"}),
 		wifiC:    newWiFiCollector(),
 		tpC:      newThroughputCollector(),
+		connC:    newConnectCollector(),
 		goC:      collectors.NewGoCollector(),
 		processC: collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	}
@@ -236,7 +238,7 @@ func New(version string, kinds []probe.Kind, cfg *config.Config, start time.Time
 // collectors returns every collector the registry serves.
 func (e *Exporter) collectors() []prometheus.Collector {
 	cs := []prometheus.Collector{e.buildInfo, e.probeInfo, e.reloadOK, e.reloadTime, e.startTime,
-		e.up, e.lastResult, e.probes, e.failures, e.wifiC, e.tpC, e.goC, e.processC}
+		e.up, e.lastResult, e.probes, e.failures, e.wifiC, e.tpC, e.connC, e.goC, e.processC}
 	names := make([]string, 0, len(e.metrics))
 	for n := range e.metrics {
 		names = append(names, n)
@@ -293,6 +295,7 @@ func (e *Exporter) Apply(cfg *config.Config) {
 		}
 	}
 	e.tpC.apply(cfg.Throughput)
+	e.connC.apply(cfg.WiFi.ConnectTest)
 	if labels := locationLabels(cfg); !equalLabels(labels, e.labels) {
 		e.labels = labels
 		reg := prometheus.NewRegistry()

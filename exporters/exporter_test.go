@@ -37,7 +37,13 @@ location:
   x: 0.42
   y: 0.63
 standard: voice
-wifi: {interface: wlan0, ssids: [CLINICAL]}
+wifi:
+  interface: wlan0
+  ssids: [CLINICAL]
+  connect_test:
+    interface: wlan1
+    ssid: CLINICAL
+    eap: {method: peap, identity: probe-ward7, password_file: /etc/wardprobe/eap.pass, ca_file: /etc/wardprobe/radius-ca.pem}
 targets:
   - {name: gateway, kind: icmp, address: gateway, interval: 1s}
   - {name: epr, kind: http, url: "https://epr.example.org/health", interval: 30s}
@@ -97,6 +103,7 @@ func goldenServer(t *testing.T) (*Server, *Exporter) {
 	}
 	feedThroughput(e) // exporters/throughput_test.go
 	feedWiFi(e)       // exporters/golden_wifi_test.go
+	feedConnect(e)    // exporters/connect_test.go
 	s := NewServer(e, ServerOptions{Reload: func() error { return nil }, EnableLifecycle: true,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Redact: &secret.Redactor{}})
 	return s, e

@@ -91,6 +91,10 @@ const landingTemplate = `<!DOCTYPE html>
 {{with .TP.Last}}{{if not .Success}}<br><span class="badge bad">last test failed: {{.Reason}}</span> <span class="detail">{{.Detail}} · {{ago .Start}}</span>{{end}}{{end}}
 {{if .TP.Budget.Paused}}<br><span class="badge warn">paused: today's byte budget is spent</span>{{end}}
 <br><span class="detail">against {{.TP.Cfg.Mode}} {{.TPServer}} every {{.TP.Cfg.Interval}}</span></p></section>{{end}}
+{{if .Connect.Cfg}}<section id="connect"><h2>Time to connect</h2>
+<p>{{with .Connect.Last}}{{if .Success}}<span class="badge ok">joined in {{ms .Phases.Total}}</span>{{else}}<span class="badge bad">failed in {{.Phase}}: {{.Reason}}</span> <span class="detail">{{.Detail}}</span>{{end}}
+<br><span class="detail">{{.Phases.Line}} · {{ago .Time}}</span>{{else}}<span class="badge none">no test yet</span>{{end}}
+<br><span class="detail">{{.Connect.Cfg.SSID}} on {{.Connect.Cfg.Interface}} every {{.Connect.Cfg.Interval}}</span></p></section>{{end}}
 <footer>wardprobe {{.Version}} · <a href="/metrics">metrics</a> · <a href="/config">config in force</a></footer>
 </main></body></html>
 `
@@ -143,10 +147,11 @@ func (s *Server) handleLanding(w http.ResponseWriter, r *http.Request) {
 		Targets        []targetView
 		WiFi           wifiView
 		TP             throughputView
+		Connect        connectView
 		TPServer       string
 		StandardSource string
 	}{cfg, template.CSS(landingCSS), e.version, judge(wv, targets), reloadOK, reloadAt, reloadErrs, targets, wv,
-		e.throughputView(), "", cfg.StandardSource(cfg.Standard)}
+		e.throughputView(), e.connectView(), "", cfg.StandardSource(cfg.Standard)}
 	if cfg.Throughput != nil {
 		page.TPServer = throughputServer(cfg.Throughput)
 	}

@@ -87,6 +87,7 @@ func Build(cfg *config.Config, iface string, log zerolog.Logger, redact *secret.
 		job.Key = fmt.Sprintf("%s|%s|%s", spec, iface, job.Key)
 		p.Jobs = append(p.Jobs, job)
 	}
+	errs = append(errs, buildConnect(cfg)...)
 	if len(errs) > 0 {
 		return nil, errs
 	}

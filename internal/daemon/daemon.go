@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -23,6 +24,7 @@ import (
 	"github.com/wardprobe/wardprobe/probe/coverage"
 	"github.com/wardprobe/wardprobe/probe/kinds"
 	"github.com/wardprobe/wardprobe/probe/wifi"
+	"github.com/wardprobe/wardprobe/probe/wifi/connect"
 )
 
 // Options configure a daemon run.
@@ -67,6 +69,14 @@ type Daemon struct {
 	cfg *config.Config
 
 	tlog *targetLog // logs target state changes, damped
+
+	// planned records the main link's planned outages (connect tests on
+	// wifi.interface); pkts the recent packets, for roams' lost packets.
+	planned  *connect.Planned
+	pkts     *packetLog
+	timeouts atomic.Pointer[map[string]time.Duration] // per target, for emit
+	iface    atomic.Pointer[string]                   // wifi.interface in force
+	polled   atomic.Pointer[string]                   // the interface the Wi-Fi poller reports
 }
 
 // load reads and builds the config file.
@@ -92,7 +102,8 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.OpenWiFi == nil {
 		opts.OpenWiFi = wifi.OpenNL80211
 	}
-	d := &Daemon{opts: opts, log: opts.Log, ctx: ctx, cov: coverage.NewWindow(0), tlog: newTargetLog(opts.Log)}
+	d := &Daemon{opts: opts, log: opts.Log, ctx: ctx, cov: coverage.NewWindow(0), tlog: newTargetLog(opts.Log),
+		planned: connect.NewPlanned(), pkts: &packetLog{}}
 	plan, err := d.load()
 	if err != nil {
 		return fmt.Errorf("loading config: %w", err)
@@ -117,12 +128,16 @@ func Run(ctx context.Context, opts Options) error {
 
 	wctx, stopWorkers := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	w := newWiFiWorker(d, opts.OpenWiFi)
+	c := newConnectWorker(d)
+	ev := newEventsWorker(d)
+	w := newWiFiWorker(d, opts.OpenWiFi, c, ev)
 	t := newThroughputWorker(d, opts.StateDir)
-	d.parts = []part{w, t}
+	d.parts = []part{w, t, c, ev}
 	d.apply(plan)
 	wg.Go(func() { w.run(wctx) })
 	wg.Go(func() { t.run(wctx) })
+	wg.Go(func() { c.run(wctx) })
+	wg.Go(func() { ev.run(wctx) })
 	go func() {
 		for {
 			select {
@@ -149,10 +164,14 @@ func (d *Daemon) apply(p *Plan) {
 		d.log.WithLevel(n.Level).Msg(n.Msg)
 	}
 	d.cfg = p.Config
-	intervals := map[string]time.Duration{}
+	intervals, timeouts := map[string]time.Duration{}, map[string]time.Duration{}
 	for _, j := range p.Jobs {
 		intervals[j.Name] = j.Interval
+		timeouts[j.Name] = j.Timeout
 	}
+	d.timeouts.Store(&timeouts)
+	iface := p.Config.WiFi.Interface
+	d.iface.Store(&iface)
 	d.tlog.setIntervals(intervals)
 	d.exp.Apply(p.Config)
 	started, stopped := d.sched.Apply(d.ctx, p.Jobs)
@@ -194,8 +213,22 @@ func errLines(errs config.Errors) []string {
 	return out
 }
 
-// emit passes a result to the exporter, coverage and the target log.
+// emit passes a result to the exporter, coverage and the target log. A
+// packet lost inside a planned outage of the main link (a connect test
+// reconnecting it) is dropped: it is not the network's loss.
 func (d *Daemon) emit(r probe.Result) {
+	if r.Packets == 1 {
+		var timeout time.Duration
+		if m := d.timeouts.Load(); m != nil {
+			timeout = (*m)[r.Target]
+		}
+		if !r.Success {
+			if iface := d.iface.Load(); iface != nil && d.planned.Overlaps(*iface, r.Time.Add(-timeout), r.Time) {
+				return
+			}
+		}
+		d.pkts.observe(r, timeout)
+	}
 	d.exp.Observe(r)
 	d.cov.Observe(r)
 	d.tlog.observe(r)

@@ -27,10 +27,13 @@ type wifiWorker struct {
 	d        *Daemon
 	poller   *wifi.Poller
 	settings atomic.Pointer[coverage.Settings]
+	conn     *connectWorker
+	events   *eventsWorker
 }
 
-func newWiFiWorker(d *Daemon, open wifi.Opener) *wifiWorker {
-	w := &wifiWorker{d: d, poller: wifi.NewPoller(wifi.Config{Interval: config.DefaultWiFiPoll.D()}, open, nil)}
+func newWiFiWorker(d *Daemon, open wifi.Opener, conn *connectWorker, ev *eventsWorker) *wifiWorker {
+	w := &wifiWorker{d: d, poller: wifi.NewPoller(wifi.Config{Interval: config.DefaultWiFiPoll.D()}, open, nil), conn: conn, events: ev}
+	w.poller.SetPlanned(d.planned)
 	return w
 }
 
@@ -45,6 +48,7 @@ func (w *wifiWorker) Apply(cfg *config.Config) {
 func (w *wifiWorker) run(ctx context.Context) {
 	l := &wifiLog{log: w.d.log.With().Str("component", "wifi").Logger(), caps: map[string]wifi.Capability{}}
 	var ledger coverage.Ledger
+	var held coverage.Assessment // the last assessment outside a planned outage
 	w.poller.Run(ctx, func(s wifi.Snapshot) {
 		network := w.d.cov.Stats(s.Time)
 		if s.Connected && network.Unusable == "" {
@@ -52,7 +56,21 @@ func (w *wifiWorker) run(ctx context.Context) {
 				network.Unusable = "no usable network: " + s.Interface + " has no IPv4 address"
 			}
 		}
-		a := coverage.Assess(coverage.Input{WiFi: s, Network: network}, *w.settings.Load())
+		a := coverage.Assess(coverage.Input{WiFi: s, Network: network, Connect: w.conn.lastConnect(), Roam: w.events.lastRoam()},
+			*w.settings.Load())
+		if s.Planned && held.State != "" {
+			// A connect test is reconnecting the main link: the time is
+			// booked to the state before it, not to a planned outage.
+			a = held
+			a.Time = s.Time
+		} else {
+			held = a
+		}
+		w.d.exp.SetPlannedOutage(s.Planned)
+		if polled := w.d.polled.Load(); polled == nil || *polled != s.Interface {
+			name := s.Interface
+			w.d.polled.Store(&name)
+		}
 		ledger.Add(a)
 		w.d.exp.SetWiFi(s)
 		w.d.exp.SetCoverage(a, ledger.Totals())

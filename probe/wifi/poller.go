@@ -58,6 +58,8 @@ type Poller struct {
 	caps   map[string]Capability
 	retry  retryWindow
 
+	planned Planned
+
 	scanMu   sync.Mutex
 	scanning bool
 	lastScan time.Time
@@ -91,6 +93,21 @@ func (p *Poller) SetConfig(cfg Config) {
 	p.cfg = cfg
 }
 
+// Planned tells whether an outage of an interface at a moment was planned
+// (a connect test reconnecting the main link); *connect.Planned satisfies it.
+type Planned interface {
+	Covers(iface string, t time.Time) bool
+}
+
+// SetPlanned makes the poller ask pl, at every poll, whether the interface
+// is in a planned outage: then nothing counts, no roam, no disconnect, no
+// time disconnected, and the snapshot says Planned.
+func (p *Poller) SetPlanned(pl Planned) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.planned = pl
+}
+
 // Config returns the configuration in force.
 func (p *Poller) Config() Config {
 	p.mu.Lock()
@@ -120,7 +137,12 @@ func (p *Poller) Poll() Snapshot {
 	s := Snapshot{Time: now, Interface: p.cfg.Interface}
 	o := observation{now: now}
 	p.read(&s, &o)
-	s.Counters = p.tr.observe(o)
+	if p.planned != nil && p.planned.Covers(p.cfg.Interface, now) {
+		s.Planned = true
+		s.Counters = p.tr.skip(o)
+	} else {
+		s.Counters = p.tr.observe(o)
+	}
 	s.Neighbors = p.nb.list(max(p.cfg.MaxNeighbors, 0))
 	for _, c := range p.caps {
 		s.Capabilities = append(s.Capabilities, c)

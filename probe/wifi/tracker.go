@@ -143,3 +143,17 @@ func (t *tracker) accumulate(o observation) {
 	t.c.BeaconLoss += grow(o.beaconLoss, t.base.beaconLoss)
 	t.base = o
 }
+
+// skip takes o as the current state without counting anything: a poll
+// inside a planned outage (a connect test reconnecting the main link). The
+// next counted poll starts from it, so a reconnection to another BSS is no
+// roam and the outage no disconnect; an outage that outlasts the window
+// adds its time disconnected from then on, but no disconnect event.
+func (t *tracker) skip(o observation) Counters {
+	t.seen, t.last = true, o
+	t.down, t.counted = !o.connected, true
+	if o.connected {
+		t.rebase(o)
+	}
+	return t.c
+}

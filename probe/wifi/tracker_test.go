@@ -125,3 +125,26 @@ func TestDisconnectCountedWithinTwoPolls(t *testing.T) {
 		t.Errorf("disconnect counted %s after it happened, want <= 2 s", d)
 	}
 }
+
+func TestTrackerSkipsPlannedOutages(t *testing.T) {
+	at := func(s int) time.Time { return time.Unix(1000+int64(s), 0) }
+	var tr tracker
+	tr.observe(observation{now: at(0), connected: true, ssid: "W", bssid: "a"})
+	tr.observe(observation{now: at(1), connected: true, ssid: "W", bssid: "a"})
+	// A connect test on the main link: down for three polls, back on another AP.
+	for s := 2; s <= 4; s++ {
+		tr.skip(observation{now: at(s)})
+	}
+	tr.skip(observation{now: at(5), connected: true, ssid: "W", bssid: "b"})
+	c := tr.observe(observation{now: at(6), connected: true, ssid: "W", bssid: "b"})
+	if c.Disconnects != 0 || c.Roams != 0 || c.Disconnected != 0 {
+		t.Errorf("a planned outage counted: %+v", c)
+	}
+	// An outage that outlasts the window adds time, not an event.
+	tr.skip(observation{now: at(7)})
+	tr.observe(observation{now: at(8)})
+	c = tr.observe(observation{now: at(10)})
+	if c.Disconnects != 0 || c.Disconnected != 3*time.Second {
+		t.Errorf("after the window: %+v, want 3 s disconnected and no disconnect", c)
+	}
+}

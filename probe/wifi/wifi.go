@@ -46,6 +46,9 @@ type Snapshot struct {
 	Neighbors []Neighbor
 	// Capabilities says what this driver and process can measure, once known.
 	Capabilities []Capability
+	// Planned is set while the interface is in a planned outage (a connect
+	// test on the main link): its events and time are not counted.
+	Planned bool
 }
 
 // Link is the association of the interface under test.

@@ -88,6 +88,10 @@ type Config struct {
 	// ward's channels would. By default every channel the adapter has is
 	// scanned, as most devices do (a full scan takes 2-5 s).
 	Frequencies []int
+	// ReadSecret, when set, reads a credential file (the daemon's reads
+	// through its redactor, which then masks the content in every output);
+	// by default the file's first line is read.
+	ReadSecret func(path string) (string, error)
 	// Trace, when set, receives every message of the supplicant with its
 	// arrival time (for debug logs; the messages hold no credential).
 	Trace func(at time.Time, msg string)

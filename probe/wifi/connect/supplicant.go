@@ -200,7 +200,7 @@ func buildNetwork(c Config) (*network, error) {
 		n.set("freq_list", quote(freqList(c.Frequencies, " ")))
 	}
 	if c.EAP == nil {
-		secret, err := readSecret(c.PSKFile, 64)
+		secret, err := c.secret(c.PSKFile, 64)
 		if err != nil {
 			return nil, err
 		}
@@ -221,7 +221,7 @@ func buildNetwork(c Config) (*network, error) {
 	}
 	switch e.Method {
 	case MethodPEAP, MethodTTLS:
-		pw, err := readSecret(e.PasswordFile, 256)
+		pw, err := c.secret(e.PasswordFile, 256)
 		if err != nil {
 			return nil, err
 		}
@@ -269,6 +269,24 @@ func (s *supplicant) add(ctx context.Context, n *network) (string, error) {
 		}
 	}
 	return id, nil
+}
+
+// secret reads a credential file through Config.ReadSecret (or
+// readSecret): one line of at most maxLen bytes.
+func (c Config) secret(path string, maxLen int) (string, error) {
+	if c.ReadSecret == nil {
+		return readSecret(path, maxLen)
+	}
+	s, err := c.ReadSecret(path)
+	switch {
+	case err != nil:
+		return "", err
+	case strings.ContainsAny(s, "\r\n"):
+		return "", fmt.Errorf("credential file %s holds more than one line", path)
+	case len(s) > maxLen:
+		return "", fmt.Errorf("credential file %s: longer than %d bytes", path, maxLen)
+	}
+	return s, nil
 }
 
 // readSecret reads a credential file: its first line, without the line

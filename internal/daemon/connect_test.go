@@ -1,0 +1,91 @@
+package daemon
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wardprobe/wardprobe/internal/secret"
+	"github.com/wardprobe/wardprobe/probe"
+	"github.com/wardprobe/wardprobe/probe/wifi/events"
+)
+
+func TestCheckConnectTestFiles(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "eap.pass")
+	const password = "Ward7-Radius-Pa55"
+	if err := os.WriteFile(pw, []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	write := func(yaml string) string {
+		p := filepath.Join(dir, "wardprobe.yml")
+		if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cfg := write(`probe: {name: p}
+wifi:
+  interface: wlan0
+  connect_test:
+    interface: wlan1
+    ssid: CLINICAL
+    eap:
+      method: peap
+      identity: probe-ward7
+      password_file: ` + pw + `
+      ca_file: ` + filepath.Join(dir, "missing-ca.pem") + `
+`)
+	_, err := Check(cfg, &secret.Redactor{})
+	if err == nil || !strings.Contains(err.Error(), "wardprobe.yml:11: wifi.connect_test.eap.ca_file:") {
+		t.Errorf("a missing ca_file: %v", err)
+	}
+	if err != nil && strings.Contains(err.Error(), password) {
+		t.Errorf("the error shows the password: %v", err)
+	}
+	cfg = write(`probe: {name: p}
+wifi:
+  connect_test: {interface: wlan1, ssid: CLINICAL, psk_file: ` + filepath.Join(dir, "missing-psk") + `}
+`)
+	if _, err := Check(cfg, &secret.Redactor{}); err == nil || !strings.Contains(err.Error(), "wardprobe.yml:3: wifi.connect_test.psk_file:") {
+		t.Errorf("a missing psk_file: %v", err)
+	}
+	psk := filepath.Join(dir, "psk")
+	if err := os.WriteFile(psk, []byte("ward-seven-clinical\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg = write(`probe: {name: p}
+wifi:
+  connect_test: {interface: wlan1, ssid: CLINICAL, psk_file: ` + psk + `}
+`)
+	if _, err := Check(cfg, &secret.Redactor{}); err != nil {
+		t.Errorf("a valid connect test: %v", err)
+	}
+}
+
+func TestPacketLogCountsRoamLosses(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	var p packetLog
+	// A packet every 100 ms with a 1 s timeout; those sent from 300 to 700 ms are lost.
+	for i := 0; i < 20; i++ {
+		sent := t0.Add(time.Duration(i) * 100 * time.Millisecond)
+		r := probe.Result{Target: "gw", Kind: "icmp", Packets: 1, Success: true, Duration: 5 * time.Millisecond, Time: sent.Add(5 * time.Millisecond)}
+		if i >= 3 && i <= 7 {
+			r = probe.Result{Target: "gw", Kind: "icmp", Packets: 1, Time: sent.Add(time.Second)}
+		}
+		p.observe(r, time.Second)
+	}
+	roam := events.Event{Type: events.Roam, Start: t0.Add(250 * time.Millisecond), Time: t0.Add(750 * time.Millisecond)}
+	got := make(chan [2]int, 1)
+	p.afterRoam(roam, func(sent, lost int) { got <- [2]int{sent, lost} })
+	select {
+	case r := <-got:
+		if r != [2]int{5, 5} {
+			t.Errorf("sent %d, lost %d during the roam: want 5 and 5", r[0], r[1])
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no report")
+	}
+}
