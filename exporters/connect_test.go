@@ -10,19 +10,23 @@ import (
 	"github.com/wardprobe/wardprobe/probe/wifi/events"
 )
 
+func pt(p connect.Phase, d time.Duration) connect.PhaseTime {
+	return connect.PhaseTime{Phase: p, Duration: d}
+}
+
 // feedConnect gives the golden exporter a successful PEAP connect test, a
 // failed one (wrong password), a roam and two disconnects, one of them in a
 // planned outage.
 func feedConnect(e *Exporter) {
 	ms := time.Millisecond
 	ok := connect.Result{Interface: "wlan1", SSID: "CLINICAL", Method: "peap", Start: t0, Time: t0.Add(1380 * ms), Success: true,
-		Phases: []connect.PhaseTime{{connect.PhaseScan, 220 * ms}, {connect.PhaseAssociation, 340 * ms}, {connect.PhaseEAP, 580 * ms},
-			{connect.PhaseHandshake, 80 * ms}, {connect.PhaseDHCP, 140 * ms}, {connect.PhaseDNS, 210 * ms}, {connect.PhaseGateway, 30 * ms},
-			{connect.PhaseTotal, 1380 * ms}}}
+		Phases: []connect.PhaseTime{pt(connect.PhaseScan, 220*ms), pt(connect.PhaseAssociation, 340*ms), pt(connect.PhaseEAP, 580*ms),
+			pt(connect.PhaseHandshake, 80*ms), pt(connect.PhaseDHCP, 140*ms), pt(connect.PhaseDNS, 210*ms), pt(connect.PhaseGateway, 30*ms),
+			pt(connect.PhaseTotal, 1380*ms)}}
 	bad := connect.Result{Interface: "wlan1", SSID: "CLINICAL", Method: "peap", Start: t0.Add(15 * time.Minute),
 		Time: t0.Add(15*time.Minute + 900*ms), Phase: connect.PhaseEAP, Reason: connect.ReasonRejected,
 		Detail: "the authentication server refused the credentials (EAP-Failure)",
-		Phases: []connect.PhaseTime{{connect.PhaseScan, 200 * ms}, {connect.PhaseAssociation, 320 * ms}}}
+		Phases: []connect.PhaseTime{pt(connect.PhaseScan, 200*ms), pt(connect.PhaseAssociation, 320*ms)}}
 	e.ObserveConnect(ok)
 	e.ObserveConnect(bad)
 	e.ObserveWiFiEvent(events.Event{Type: events.Roam, Time: t0.Add(time.Minute), Duration: 180 * ms})
