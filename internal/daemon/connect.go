@@ -198,11 +198,16 @@ func (w *connectWorker) start(ctx context.Context, cfg *config.Config) (context.
 	log.Info().Str("interface", c.Interface).Str("ssid", cfg.WiFi.ConnectTest.SSID).Str("method", method).
 		Str("interval", cfg.WiFi.ConnectTest.Interval.String()).Bool("main_link", c.Shared).Msg("connect tests enabled")
 	rctx, cancel := context.WithCancel(ctx)
+	warned := ""
 	go func() {
 		defer close(done)
 		t.Run(rctx, func(r connect.Result) {
 			if rctx.Err() != nil && !r.Success {
 				return // stopped mid-test: no measurement
+			}
+			if r.Warning != "" && r.Warning != warned {
+				warned = r.Warning
+				log.Warn().Str("interface", c.Interface).Msg("connect test: " + r.Warning)
 			}
 			w.d.exp.ObserveConnect(r)
 			total, _ := r.Duration(connect.PhaseTotal)

@@ -380,6 +380,8 @@ type Result struct {
 	DNSServer string
 	// Planned is set when the test was a planned outage of the main link.
 	Planned bool
+	// Warning is a problem that did not stop the test (for the log).
+	Warning string
 }
 
 // Duration returns the duration of phase p, if it completed.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,27 +72,46 @@ type netConfig struct {
 	rule   *netlink.Rule
 }
 
-// isolateARP sets arp_ignore=1 (answer ARP only for an address of the
-// interface the request came in on) and arp_announce=2 (use that
-// interface's own address in requests) on each interface. Two adapters of
-// one machine on one subnet otherwise both answer for either address, and
-// the network sends one adapter's traffic to the other ("ARP flux").
-func isolateARP(ifaces ...string) error {
+// isolateARP makes sure arp_ignore is at least 1 (answer ARP only for an
+// address of the interface the request came in on) and arp_announce at
+// least 2 (use that interface's own address in requests) on each
+// interface, the kernel taking the larger of "all" and the interface's
+// value. Two adapters of one machine on one subnet otherwise both answer
+// for either address, and the network sends one adapter's traffic to the
+// other ("ARP flux"). Where /proc/sys is read-only (systemd's
+// ProtectKernelTunables) and the values are not already in force, it
+// returns a warning: set them with sysctl (see docs/wifi.md).
+func isolateARP(ifaces ...string) string {
+	read := func(ifi, name string) int {
+		b, err := os.ReadFile(filepath.Join("/proc/sys/net/ipv4/conf", ifi, name))
+		if err != nil {
+			return 0
+		}
+		v, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		return v
+	}
+	var missing []string
 	for _, ifi := range ifaces {
 		if ifi == "" || strings.ContainsAny(ifi, "/.") {
 			continue
 		}
-		for name, value := range map[string]string{"arp_ignore": "1", "arp_announce": "2"} {
-			p := filepath.Join("/proc/sys/net/ipv4/conf", ifi, name)
-			if b, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(b)) == value {
+		for _, want := range []struct {
+			name  string
+			value int
+		}{{"arp_ignore", 1}, {"arp_announce", 2}} {
+			if max(read("all", want.name), read(ifi, want.name)) >= want.value {
 				continue
 			}
-			if err := os.WriteFile(p, []byte(value), 0o644); err != nil {
-				return fmt.Errorf("setting %s of %s: %w", name, ifi, err)
+			p := filepath.Join("/proc/sys/net/ipv4/conf", ifi, want.name)
+			if err := os.WriteFile(p, []byte(strconv.Itoa(want.value)), 0o644); err != nil {
+				missing = append(missing, fmt.Sprintf("net.ipv4.conf.%s.%s=%d", ifi, want.name, want.value))
 			}
 		}
 	}
-	return nil
+	if len(missing) == 0 {
+		return ""
+	}
+	return "cannot set " + strings.Join(missing, ", ") + " (set them with sysctl): the two adapters may answer ARP for each other"
 }
 
 // flush removes every IPv4 address of the adapter (it is owned by the

@@ -55,13 +55,16 @@ func (t *Tester) method() string {
 
 // Run tests every Config.Interval (±5%) until ctx ends, and calls emit
 // with each Result. On a shared adapter the first test runs at once (it
-// brings the main link up); otherwise after a random delay of up to 10 s.
+// brings the main link up); otherwise after a random delay of up to 10 s
+// (at most a thirtieth of the interval).
 // When ctx ends the adapter is released (Close).
 func (t *Tester) Run(ctx context.Context, emit func(Result)) {
 	defer t.Close()
 	wait := time.Duration(0)
 	if !t.cfg.Shared {
-		wait = time.Duration(rand.Int64N(int64(10 * time.Second)))
+		// Spread the first tests of a fleet restarted at once (at most 10 s,
+		// and a thirtieth of the interval).
+		wait = time.Duration(rand.Int64N(int64(min(10*time.Second, t.cfg.Interval/30)) + 1))
 	}
 	for {
 		select {
@@ -171,12 +174,7 @@ func (x *run) do(ctx context.Context) *failure {
 		return fail(PhaseSetup, ReasonOther, "%v", err)
 	}
 	if !cfg.Shared && cfg.MainInterface != cfg.Interface {
-		if err := isolateARP(cfg.Interface, cfg.MainInterface); err != nil {
-			if isPermission(err) {
-				return fail(PhaseSetup, ReasonPermission, "%v", err)
-			}
-			return fail(PhaseSetup, ReasonOther, "%v", err)
-		}
+		x.r.Warning = isolateARP(cfg.Interface, cfg.MainInterface)
 	}
 	dir := filepath.Join(cfg.StateDir, "connect-"+cfg.Interface)
 	sup, err := startSupplicant(ctx, program, cfg.Interface, dir)
