@@ -1,7 +1,6 @@
 package wifilab
 
 import (
-	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"math"
 	"math/big"
 	"path/filepath"
 	"strconv"
@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wardprobe/wardprobe/probe/wifi/connect"
-	"github.com/wardprobe/wardprobe/probe/wifi/events"
 	"github.com/wardprobe/wardprobe/test/lab"
 )
 
@@ -133,59 +131,78 @@ func newCert(t *testing.T, cn string, parent *cert, parentKey *ecdsa.PrivateKey,
 	return c, key, string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
 }
 
-// runConnect runs one connect test in the guest and returns its Result.
-func runConnect(t *testing.T, v *vm, args string) connect.Result {
+// sum is the _sum of a histogram series, count its _count.
+func sum(s lab.Samples, name string, match ...string) float64 {
+	return metric(s, name+"_sum", match...)
+}
+
+func count(s lab.Samples, name string, match ...string) float64 {
+	return metric(s, name+"_count", match...)
+}
+
+// delta is how much a counter grew; an absent series is 0.
+func delta(before, after lab.Samples, name string, match ...string) float64 {
+	b, a := metric(before, name, match...), metric(after, name, match...)
+	if math.IsNaN(b) {
+		b = 0
+	}
+	if math.IsNaN(a) {
+		a = 0
+	}
+	return a - b
+}
+
+// reconfigure writes the lab wardprobe's config and makes it reload.
+func reconfigure(t *testing.T, v *vm, yaml string) {
 	t.Helper()
-	// Both APs' channels only: a full scan of hwsim's 40 channels takes
-	// 5 s under emulation.
-	out := v.mustRun(t, "wifitool connect -timeout 45s -freqs 2412,5180 "+args+" 2>/tmp/connect.log", 120*time.Second)
-	var r connect.Result
-	if err := json.Unmarshal([]byte(lastLine(out)), &r); err != nil {
-		t.Fatalf("connect test output: %v\n%s", err, out)
-	}
-	return r
+	v.mustRun(t, "cat >/etc/wardprobe.yml <<'EOF'\n"+yaml+"EOF\nkill -HUP $(cat /run/wardprobe.pid)", 10*time.Second)
 }
 
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
+// connectSection is a wifi.connect_test section for the lab.
+func connectSection(ssid, timeout, auth string) string {
+	return fmt.Sprintf(`  connect_test:
+    interface: wlan3
+    ssid: %s
+    interval: 1m
+    timeout: %s
+    query: ward.lab
+    # Both APs' channels only: a full scan of hwsim's 40 channels takes 5 s under emulation.
+    frequencies: [2412, 5180]
+%s`, ssid, timeout, auth)
 }
 
-func phaseLine(r connect.Result) string {
-	var b strings.Builder
-	for _, p := range r.Phases {
-		fmt.Fprintf(&b, "%s %.0f ms, ", p.Phase, float64(p.Duration.Microseconds())/1000)
-	}
-	return strings.TrimSuffix(b.String(), ", ")
-}
-
-// connectTests runs connect tests on wlan3 (PSK, PEAP, TTLS, EAP-TLS and
-// three faults) and checks that the main link on wlan2 saw nothing of them.
+// connectTests runs the real wardprobe's connect tests on wlan3 (PSK,
+// PEAP, TTLS, EAP-TLS and three faults) by reconfiguring it, and checks
+// from its /metrics that each phase is timed, each fault is located in
+// its phase with its reason, and the main link on wlan2 saw nothing of it.
 func connectTests(t *testing.T, v *vm) {
 	before, err := v.scrape()
 	if err != nil {
 		t.Fatal(err)
 	}
-	began := guestNow(t, v)
-	const ca = "-ca-file /etc/eap/ca.pem"
-	peap := "-eap peap -identity " + eapUser + " " + ca
+	const ca = "      ca_file: /etc/eap/ca.pem\n"
+	peap := func(pwfile string) string {
+		return "    eap:\n      method: peap\n      identity: " + eapUser + "\n      password_file: " + pwfile + "\n" + ca
+	}
 	tests := []struct {
-		name   string
-		before string // a fault to inject, undone by after
-		after  string
-		args   string
-		phase  connect.Phase
-		reason connect.Reason
-		eap    bool
+		name          string
+		before, after string // a fault to inject, and its undoing
+		ssid, timeout string
+		auth          string
+		phase         string
+		reason        string
+		eap           bool
 	}{
-		{name: "psk", args: "-psk-file /etc/wardprobe/psk"},
-		{name: "peap-mschapv2", args: peap + " -password-file /etc/wardprobe/eap.pass", eap: true},
-		{name: "ttls-pap", args: "-eap ttls -phase2 pap -identity " + eapUser + " -password-file /etc/wardprobe/eap.pass " + ca, eap: true},
-		{name: "eap-tls", args: "-eap tls -identity " + tlsUser + " -client-cert /etc/eap/client.pem -client-key /etc/eap/client.key " + ca, eap: true},
-		{name: "wrong password", args: peap + " -password-file /etc/wardprobe/eap-wrong.pass", phase: connect.PhaseEAP, reason: connect.ReasonRejected},
-		{name: "ssid absent", args: "-ssid NOWHERE -psk-file /etc/wardprobe/psk", phase: connect.PhaseAssociation, reason: connect.ReasonNoAP},
+		{name: "psk", auth: "    psk_file: /etc/wardprobe/psk\n"},
+		{name: "peap-mschapv2", auth: peap("/etc/wardprobe/eap.pass"), eap: true},
+		{name: "ttls-pap", auth: "    eap:\n      method: ttls\n      phase2: pap\n      identity: " + eapUser +
+			"\n      password_file: /etc/wardprobe/eap.pass\n" + ca, eap: true},
+		{name: "eap-tls", auth: "    eap:\n      method: tls\n      identity: " + tlsUser +
+			"\n      client_cert_file: /etc/eap/client.pem\n      client_key_file: /etc/eap/client.key\n" + ca, eap: true},
+		{name: "wrong password", auth: peap("/etc/wardprobe/eap-wrong.pass"), phase: "eap", reason: "rejected"},
+		{name: "ssid absent", ssid: "NOWHERE", auth: "    psk_file: /etc/wardprobe/psk\n", phase: "association", reason: "no_ap"},
 		{name: "dhcp server stopped", before: "kill $(cat /run/dnsmasq.pid)", after: "ip netns exec ward dnsmasq --conf-file=/etc/dnsmasq.conf",
-			args: "-timeout 5s -psk-file /etc/wardprobe/psk", phase: connect.PhaseDHCP, reason: connect.ReasonNoLease},
+			timeout: "5s", auth: "    psk_file: /etc/wardprobe/psk\n", phase: "dhcp", reason: "no_lease"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -193,50 +210,85 @@ func connectTests(t *testing.T, v *vm) {
 				v.mustRun(t, tc.before, 10*time.Second)
 				defer v.mustRun(t, tc.after, 10*time.Second)
 			}
-			r := runConnect(t, v, tc.args)
-			if trace, _, err := v.run("cat /tmp/connect.log", 10*time.Second); err == nil && testing.Verbose() {
-				t.Logf("supplicant messages:\n%s", trace)
+			ssidName, timeout := tc.ssid, tc.timeout
+			if ssidName == "" {
+				ssidName = ssid
 			}
-			t.Logf("%s: success=%v %s/%s %q; %s; bssid %s address %s", tc.name, r.Success, r.Phase, r.Reason, r.Detail, phaseLine(r), r.BSSID, r.Address)
+			if timeout == "" {
+				timeout = "45s"
+			}
+			was, err := v.scrape()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tests := func(s lab.Samples) float64 {
+				return delta(was, s, "wardprobe_wifi_connect_tests_total", "result", "success") +
+					delta(was, s, "wardprobe_wifi_connect_tests_total", "result", "failure")
+			}
+			reconfigure(t, v, wardprobeYAML(connectSection(ssidName, timeout, tc.auth)))
+			s, took := v.waitFor(t, 90*time.Second, "a connect test", func(s lab.Samples) bool { return tests(s) >= 1 })
+			if tests(s) != 1 {
+				t.Errorf("%v tests, want 1", tests(s))
+			}
 			if tc.reason != "" {
-				if r.Success || r.Phase != tc.phase || r.Reason != tc.reason {
-					t.Errorf("got success=%v %s/%s, want a failure in %s with reason %s", r.Success, r.Phase, r.Reason, tc.phase, tc.reason)
+				if got := delta(was, s, "wardprobe_wifi_connect_failures_total", "phase", tc.phase, "reason", tc.reason); got != 1 {
+					t.Errorf("failures{phase=%s,reason=%s} grew by %v, want 1:\n%s", tc.phase, tc.reason, got, s.Grep("wardprobe_wifi_connect_failures"))
 				}
+				t.Logf("%s: failed in %s with %s (result after %s)", tc.name, tc.phase, tc.reason, took.Round(100*time.Millisecond))
 				return
 			}
-			if !r.Success {
-				t.Fatalf("failed in %s: %s: %s", r.Phase, r.Reason, r.Detail)
+			if got := delta(was, s, "wardprobe_wifi_connect_tests_total", "result", "success"); got != 1 {
+				log, _, _ := v.run("grep -i connect /tmp/wardprobe.log | tail -n 5", 10*time.Second)
+				t.Fatalf("the test failed:\n%s\n%s", s.Grep("wardprobe_wifi_connect_failures"), log)
 			}
-			want := []connect.Phase{connect.PhaseScan, connect.PhaseAssociation, connect.PhaseHandshake, connect.PhaseDHCP,
-				connect.PhaseDNS, connect.PhaseGateway, connect.PhaseTotal}
-			if tc.eap {
-				want = append(want, connect.PhaseEAP)
-			}
-			var sum time.Duration
-			for _, p := range want {
-				d, ok := r.Duration(p)
-				if !ok || d <= 0 {
-					t.Errorf("phase %s: %v %v", p, d, ok)
+			var parts float64
+			var line []string
+			for _, p := range []string{"association", "eap", "handshake", "dhcp", "dns", "gateway", "total"} {
+				n := count(s, "wardprobe_wifi_connect_duration_seconds", "phase", p) - count(was, "wardprobe_wifi_connect_duration_seconds", "phase", p)
+				d := sum(s, "wardprobe_wifi_connect_duration_seconds", "phase", p) - sum(was, "wardprobe_wifi_connect_duration_seconds", "phase", p)
+				if math.IsNaN(n) { // a phase seen for the first time
+					n = count(s, "wardprobe_wifi_connect_duration_seconds", "phase", p)
+					d = sum(s, "wardprobe_wifi_connect_duration_seconds", "phase", p)
 				}
-				if p != connect.PhaseScan && p != connect.PhaseTotal {
-					sum += d
+				want := 1.0
+				if p == "eap" && !tc.eap {
+					want = 0
+				}
+				if n != want && !(want == 0 && math.IsNaN(n)) {
+					t.Errorf("phase %s: %v observations, want %v", p, n, want)
+				}
+				if n == 1 {
+					line = append(line, fmt.Sprintf("%s %.0f ms", p, d*1000))
+					if p != "total" {
+						parts += d
+					} else if math.Abs(parts-d) > 0.001 {
+						t.Errorf("the phases add up to %.3f s, total is %.3f s", parts, d)
+					}
 				}
 			}
-			if _, ok := r.Duration(connect.PhaseEAP); ok != tc.eap {
-				t.Errorf("eap phase present: %v, want %v", ok, tc.eap)
-			}
-			if total, _ := r.Duration(connect.PhaseTotal); sum != total {
-				t.Errorf("the phases add up to %s, total is %s", sum, total)
-			}
-			if !strings.HasPrefix(r.Address, "10.99.0.1") || r.Gateway != "10.99.0.1" || r.DNSServer != "10.99.0.1" {
-				t.Errorf("lease %s via %s, DNS %s: want one from dnsmasq's range", r.Address, r.Gateway, r.DNSServer)
+			t.Logf("%s: %s (result after %s)", tc.name, strings.Join(line, ", "), took.Round(100*time.Millisecond))
+			if metric(s, "wardprobe_wifi_connect_last_test_success") != 1 || math.IsNaN(metric(s, "wardprobe_wifi_connect_last_success_timestamp_seconds")) {
+				t.Errorf("last test gauges:\n%s", s.Grep("wardprobe_wifi_connect_last"))
 			}
 		})
 	}
-	// The adapter is left as found: no address, no rule, no supplicant.
-	out := v.mustRun(t, "ip -4 addr show dev wlan3; ip rule; ls /run/wardprobe/connect-wlan3/; pgrep -f 'wpa_supplicant -i wlan3' || true", 10*time.Second)
-	if strings.Contains(out, "inet ") || strings.Contains(out, "wlan3 lookup") || strings.Contains(out, "wpa_supplicant.conf") {
+	// Without the section, the adapter is released: no address, no rule, no supplicant.
+	reconfigure(t, v, wardprobeYAML(""))
+	v.waitFor(t, 30*time.Second, "the connect test to stop", func(s lab.Samples) bool {
+		_, on := s.Get("wardprobe_wifi_connect_info")
+		return !on
+	})
+	out := v.mustRun(t, "sleep 1; ip -4 addr show dev wlan3; ip rule; ls /run/wardprobe/connect-wlan3/; ps | grep '[w]pa_supplicant -i wlan3' || true", 10*time.Second)
+	if strings.Contains(out, "inet ") || strings.Contains(out, "wlan3 lookup") || strings.Contains(out, "wpa_supplicant.conf") || strings.Contains(out, "-i wlan3") {
 		t.Errorf("the connect test left state behind:\n%s", out)
+	}
+	// The credentials never reached the log or the pages.
+	page, _ := v.get("/")
+	logs, _, _ := v.run("cat /tmp/wardprobe.log", 10*time.Second)
+	for _, secret := range []string{eapPassword, "ward-seven-clinical", "not-the-password"} {
+		if strings.Contains(logs, secret) || strings.Contains(page, secret) {
+			t.Errorf("a credential (%q) shows in wardprobe's log or landing page", secret)
+		}
 	}
 
 	// The main link on wlan2 saw none of it.
@@ -244,43 +296,28 @@ func connectTests(t *testing.T, v *vm) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []string{"wardprobe_wifi_disconnects_total", "wardprobe_wifi_roams_total", "wardprobe_wifi_disconnected_seconds_total"} {
-		if b, a := metric(before, m), metric(after, m); b != a {
-			t.Errorf("%s went from %v to %v during the connect tests", m, b, a)
+	for _, m := range []string{"wardprobe_wifi_disconnects_total", "wardprobe_wifi_roams_total", "wardprobe_wifi_disconnected_seconds_total",
+		"wardprobe_wifi_roam_duration_seconds_count"} {
+		if d := delta(before, after, m); d != 0 {
+			t.Errorf("%s grew by %v during the connect tests", m, d)
 		}
 	}
-	if b, a := metric(before, "wardprobe_icmp_packets_lost_total", "target", "gateway"), metric(after, "wardprobe_icmp_packets_lost_total", "target", "gateway"); b != a {
-		t.Errorf("the main link lost %v ICMP packets during the connect tests", a-b)
+	for _, r := range after.All("wardprobe_wifi_disconnect_reasons_total") {
+		if d := delta(before, after, "wardprobe_wifi_disconnect_reasons_total", "reason", r.Labels["reason"]); d != 0 {
+			t.Errorf("the main link counted %v disconnects (%s) during the connect tests", d, r.Labels["reason"])
+		}
+	}
+	lost := delta(before, after, "wardprobe_icmp_packets_lost_total", "target", "gateway")
+	if lost != 0 {
+		t.Errorf("the main link lost %v ICMP packets during the connect tests", lost)
 	}
 	// Coverage stays usable; whether the voice standard's jitter holds
 	// depends on the emulator's CPU, not on the radio.
 	if st := state(after); (st != "good" && st != "degraded") || metric(after, "wardprobe_wifi_connected") != 1 {
 		t.Errorf("main link after the connect tests: %s", link(after))
 	}
-	for _, e := range readEvents(t, v) {
-		if !e.Time.Before(began) && (e.Type == events.Left || e.Type == events.Disconnect) {
-			t.Errorf("the main link's events show %s during the connect tests: %+v", e.Type, e)
-		}
-	}
-	t.Logf("main link during %s of connect tests: sent %v ICMP packets, lost none, no disconnect, coverage %s",
-		guestNow(t, v).Sub(began).Round(time.Second),
-		metric(after, "wardprobe_icmp_packets_sent_total", "target", "gateway")-metric(before, "wardprobe_icmp_packets_sent_total", "target", "gateway"), state(after))
-}
-
-// readEvents reads what the events listener wrote in the guest.
-func readEvents(t *testing.T, v *vm) []events.Event {
-	t.Helper()
-	out := v.mustRun(t, "cat /tmp/events.jsonl", 10*time.Second)
-	var evs []events.Event
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		var e events.Event
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("events line %q: %v", sc.Text(), err)
-		}
-		evs = append(evs, e)
-	}
-	return evs
+	t.Logf("main link during the connect tests: sent %v ICMP packets, lost %v, no disconnect, no roam, coverage %s",
+		delta(before, after, "wardprobe_icmp_packets_sent_total", "target", "gateway"), lost, state(after))
 }
 
 // gapReport is wifitool roamgap's report.
@@ -290,94 +327,68 @@ type gapReport struct {
 }
 
 // roamGap: the AP the station is on (AP2 after the roam test) stops
-// carrying its frames for a known gap, then the station roams to AP1. The
-// roam measured from nl80211 events must match the outage the station had:
-// from the gap's start to the new link being usable.
+// carrying its frames for a known gap, then the station roams to AP1.
+// wardprobe's roam, timed from nl80211 events, must match the outage the
+// station had: from the gap's start to the new link being usable.
 func roamGap(t *testing.T, v *vm) {
 	// Longer than events.DefaultQuietAfter (300 ms), so the roam starts when
 	// the AP went quiet; shorter than 7 beacon intervals (717 ms), after
 	// which mac80211 would start probing the old AP by itself.
 	const gap = 500 * time.Millisecond
+	const roams = "wardprobe_wifi_roam_duration_seconds"
+	before, err := v.scrape()
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := v.mustRun(t, fmt.Sprintf("wifitool roamgap -from 1 -to %s -gap %s", ap1BSSID, gap), 60*time.Second)
 	var rep gapReport
 	if err := json.Unmarshal([]byte(lastLine(out)), &rep); err != nil {
 		t.Fatalf("roamgap output: %v\n%s", err, out)
 	}
-	var roam *events.Event
-	var evs []events.Event
-	deadline := time.Now().Add(10 * time.Second)
-	for roam == nil && time.Now().Before(deadline) {
-		evs = readEvents(t, v)
-		for i, e := range evs {
-			if e.Type == events.Roam && e.BSSID == ap1BSSID && e.From == ap2BSSID && !e.Time.Before(rep.GapStart) {
-				roam = &evs[i]
-			}
-		}
-		if roam == nil {
-			time.Sleep(200 * time.Millisecond)
-		}
+	s, _ := v.waitFor(t, 20*time.Second, "the roam to be timed", func(s lab.Samples) bool {
+		return count(s, roams) > count(before, roams)
+	})
+	if n := count(s, roams) - count(before, roams); n != 1 {
+		t.Fatalf("%v roams timed, want 1", n)
 	}
-	if roam == nil {
-		t.Fatalf("no roam event from AP2 to AP1 after the gap; events:\n%s", eventLines(evs, rep.GapStart))
-	}
+	measured := time.Duration((sum(s, roams) - sum(before, roams)) * float64(time.Second))
 	truth := rep.Connected.Sub(rep.GapStart)
-	t.Logf("gap %s injected; the station's outage (gap start to CTRL-EVENT-CONNECTED on AP1) %s; roam measured %s "+
-		"(start %+.1f ms from the gap's start, quiet=%v; end %+.1f ms from CTRL-EVENT-CONNECTED; roam sent %s after the gap began; %d datagrams)",
-		gap, truth.Round(time.Millisecond), roam.Duration.Round(time.Millisecond),
-		ms(roam.Start.Sub(rep.GapStart)), roam.Quiet, ms(roam.Time.Sub(rep.Connected)), rep.RoamSent.Sub(rep.GapStart).Round(time.Millisecond), rep.Sent)
-	if d := roam.Duration - truth; d < -50*time.Millisecond || d > 50*time.Millisecond {
-		t.Errorf("roam measured %s, the outage was %s: off by %s (> 50 ms)", roam.Duration, truth, d)
+	logs, _, _ := v.run("grep 'roam timed' /tmp/wardprobe.log | tail -n 1", 10*time.Second)
+	t.Logf("gap %s injected; the station's outage (gap start to CTRL-EVENT-CONNECTED on AP1) %s; wardprobe measured %s "+
+		"(ROAM sent %s after the gap began; packets lost in roams %v; %d datagrams of traffic)\n%s",
+		gap, truth.Round(time.Millisecond), measured.Round(time.Millisecond), rep.RoamSent.Sub(rep.GapStart).Round(time.Millisecond),
+		delta(before, s, "wardprobe_wifi_roam_lost_packets_total"), rep.Sent, strings.TrimSpace(logs))
+	if d := measured - truth; d < -50*time.Millisecond || d > 50*time.Millisecond {
+		t.Errorf("roam measured %s, the outage was %s: off by %s (> 50 ms)", measured, truth, d)
 	}
-	if roam.Duration < gap {
-		t.Errorf("roam measured %s, shorter than the %s gap", roam.Duration, gap)
+	if measured < gap {
+		t.Errorf("roam measured %s, shorter than the %s gap", measured, gap)
 	}
-	if !roam.Quiet {
-		t.Error("the roam did not start when the old AP went quiet")
-	}
-	for _, e := range evs {
-		if e.Type == events.Disconnect && !e.Time.Before(rep.GapStart) {
-			t.Errorf("the roam was counted as a disconnect: %+v", e)
+	for _, r := range s.All("wardprobe_wifi_disconnect_reasons_total") {
+		if d := delta(before, s, "wardprobe_wifi_disconnect_reasons_total", "reason", r.Labels["reason"]); d != 0 {
+			t.Errorf("the roam was counted as a disconnect (%s)", r.Labels["reason"])
 		}
 	}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func eventLines(evs []events.Event, since time.Time) string {
-	var b strings.Builder
-	for _, e := range evs {
-		if !e.Time.Before(since.Add(-time.Second)) {
-			fmt.Fprintf(&b, "%s %s %s from=%s reason=%s byAP=%v dur=%s\n", e.Time.Format("15:04:05.000"), e.Type, e.BSSID, e.From, e.ReasonName, e.ByAP, e.Duration)
-		}
-	}
-	return b.String()
-}
-
 // deauthReason: AP1 deauthenticates the station with reason 34
-// (missing_acks); the event is counted under that reason, as sent by the
-// AP, within 100 ms of hostapd sending it.
+// (missing_acks); wardprobe counts it under that reason, and sees it
+// within 100 ms of the frame reaching the station.
 func deauthReason(t *testing.T, v *vm) {
-	const reason = 34
-	since := guestNow(t, v)
+	const reason, name = 34, "missing_acks"
+	const reasons = "wardprobe_wifi_disconnect_reasons_total"
+	before, err := v.scrape()
+	if err != nil {
+		t.Fatal(err)
+	}
 	v.mustRun(t, fmt.Sprintf("ip netns exec ward hostapd_cli -p /run/hostapd -i wlan0 deauthenticate %s reason=%d", staBSSID, reason), 10*time.Second)
-	var disc *events.Event
-	var evs []events.Event
-	for deadline := time.Now().Add(10 * time.Second); disc == nil && time.Now().Before(deadline); {
-		evs = readEvents(t, v)
-		for i, e := range evs {
-			if e.Type == events.Disconnect && e.Time.After(since) {
-				disc = &evs[i]
-			}
-		}
-		if disc == nil {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	if disc == nil {
-		t.Fatalf("no disconnect event; events:\n%s", eventLines(evs, since))
-	}
-	if disc.Reason != reason || disc.ReasonName != "missing_acks" || !disc.ByAP || disc.BSSID != ap1BSSID {
-		t.Errorf("disconnect %+v, want reason %d (missing_acks) sent by AP1", *disc, reason)
+	s, _ := v.waitFor(t, 10*time.Second, "the disconnect reason", func(s lab.Samples) bool {
+		return delta(before, s, reasons, "reason", name) >= 1
+	})
+	if d := delta(before, s, reasons, "reason", name); d != 1 {
+		t.Errorf("%s{reason=%q} grew by %v, want 1", reasons, name, d)
 	}
 	// hostapd's log line for the deauthentication (its "-t" timestamp), and
 	// the medium's, when it handed the frame to the station's radio.
@@ -393,27 +404,22 @@ func deauthReason(t *testing.T, v *vm) {
 		t.Fatalf("medium's log: %v: %q", err, out)
 	}
 	delivered := time.Unix(0, n)
-	lag := disc.Time.Sub(delivered)
-	t.Logf("AP1 deauthenticated the station (reason %d) at %s, the medium delivered the frame %+.1f ms later; "+
-		"disconnect event %+.1f ms after the delivery; reason %s, frame %s, by AP %v",
-		reason, sent.Format("15:04:05.000"), ms(delivered.Sub(sent)), ms(lag), disc.ReasonName, disc.Frame, disc.ByAP)
-	if lag < 0 || lag > 100*time.Millisecond {
+	seen := time.Unix(0, int64(metric(s, "wardprobe_wifi_last_disconnect_timestamp_seconds")*1e9))
+	lag := seen.Sub(delivered)
+	logs, _, _ := v.run("grep 'Wi-Fi: disconnected' /tmp/wardprobe.log | tail -n 1", 10*time.Second)
+	t.Logf("AP1 deauthenticated the station (reason %d) at %s; the medium delivered the frame %+.1f ms later; "+
+		"wardprobe's disconnect %+.1f ms after the delivery\n%s", reason, sent.Format("15:04:05.000"), ms(delivered.Sub(sent)), ms(lag),
+		strings.TrimSpace(logs))
+	// The gauge has millisecond resolution.
+	if lag < -time.Millisecond || lag > 100*time.Millisecond {
 		t.Errorf("the disconnect was seen %s after the frame reached the station, want within 100 ms", lag)
+	}
+	if !strings.Contains(logs, `"by_ap":true`) && !strings.Contains(logs, "by_ap=true") {
+		t.Errorf("the log does not say the AP sent it: %s", logs)
 	}
 	v.waitFor(t, 60*time.Second, "the station to reconnect after the deauthentication", func(s lab.Samples) bool {
 		return metric(s, "wardprobe_wifi_connected") == 1
 	})
-}
-
-// guestNow is the guest's clock, which stamps the events.
-func guestNow(t *testing.T, v *vm) time.Time {
-	t.Helper()
-	out := v.mustRun(t, "wifitool now", 10*time.Second)
-	n, err := strconv.ParseInt(strings.TrimSpace(out), 10, 64)
-	if err != nil {
-		t.Fatalf("guest time %q: %v", out, err)
-	}
-	return time.Unix(0, n)
 }
 
 // logTime reads hostapd's "-t" timestamp ("1700000000.123456: ...").
@@ -429,4 +435,9 @@ func logTime(line string) (time.Time, error) {
 	}
 	us, _ := strconv.ParseInt((frac + "000000")[:6], 10, 64)
 	return time.Unix(s, us*1000), nil
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }

@@ -234,13 +234,7 @@ network={
 location: {site: Lab, building: VM, floor: "0", ward: hwsim}
 wifi: {interface: wlan2, ssids: [` + ssid + `], scan_interval: 1m}
 `,
-		"/etc/wardprobe.yml": `probe: {name: wifilab}
-location: {site: Lab, building: VM, floor: "0", ward: hwsim}
-standard: voice
-wifi: {interface: wlan2, ssids: [` + ssid + `]}
-targets:
-  - {name: gateway, kind: icmp, address: gateway, interval: 1s}
-`,
+		"/etc/wardprobe.yml": wardprobeYAML(""),
 	}
 }
 
@@ -274,8 +268,22 @@ for i in 1 2 3 4; do timeout 20 iw dev wlan2 scan >/dev/null && iw dev wlan2 sca
 iw dev wlan2 scan dump | grep -E '^BSS|signal:' || true
 ping -c 3 -W 2 10.99.0.1 || true
 wardprobe run --config /etc/wardprobe.yml --web.listen-address :9810 --log.level debug >/tmp/wardprobe.log 2>&1 &
-wifitool events -iface wlan2 -out /tmp/events.jsonl >/tmp/events.log 2>&1 &
+echo $! >/run/wardprobe.pid
 `
+
+// wardprobeYAML is the lab wardprobe's config, with a wifi.connect_test
+// section (indented under wifi) when connectTest is not empty.
+func wardprobeYAML(connectTest string) string {
+	return `probe: {name: wifilab}
+location: {site: Lab, building: VM, floor: "0", ward: hwsim}
+standard: voice
+wifi:
+  interface: wlan2
+  ssids: [` + ssid + `]
+` + connectTest + `targets:
+  - {name: gateway, kind: icmp, address: gateway, interval: 1s}
+`
+}
 
 // landingWords are what the landing page shows for each coverage state.
 func landingWords() map[string]string {
@@ -328,7 +336,7 @@ func TestWiFiLab(t *testing.T) {
 	v := boot(t, vmlinuz, initrd)
 	t.Logf("guest up in %s", time.Since(began).Round(time.Second))
 	logs := func() {
-		out, _, _ := v.run("for f in /tmp/wardprobe.log /tmp/wardprobe-user.log /tmp/wpa.log /tmp/ap1.log /tmp/ap2.log /tmp/medium.log /tmp/dnsmasq.log /tmp/events.log /tmp/events.jsonl; do echo \"== $f\"; tail -n 40 $f; done; medium ctl stats", 20*time.Second)
+		out, _, _ := v.run("for f in /tmp/wardprobe.log /tmp/wardprobe-user.log /tmp/wpa.log /tmp/ap1.log /tmp/ap2.log /tmp/medium.log /tmp/dnsmasq.log; do echo \"== $f\"; tail -n 40 $f; done; medium ctl stats", 20*time.Second)
 		t.Logf("guest logs:\n%s", out)
 	}
 	defer func() {

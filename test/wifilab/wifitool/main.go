@@ -1,16 +1,13 @@
-// Command wifitool runs inside the Wi-Fi lab's VM and drives wardprobe's
-// Wi-Fi packages and the lab's faults with exact timing:
+// Command wifitool runs inside the Wi-Fi lab's VM and drives the lab's
+// faults with exact timing:
 //
-//	wifitool connect [flags]   one connect test (probe/wifi/connect); prints its Result as JSON
-//	wifitool events [flags]    follows an interface's nl80211 events (probe/wifi/events),
-//	                           one JSON Event a line to -out, until killed
 //	wifitool now               prints the time (Unix nanoseconds)
 //	wifitool roamgap [flags]   a roam with a gap: cuts the station off its AP in the medium,
 //	                           waits -gap, makes the station roam to -to over wpa_supplicant's
 //	                           control interface, and prints when each step happened (JSON)
 //
-// Times are the guest's wall clock, the same clock the packages stamp
-// their events with.
+// Times are the guest's wall clock, the same clock wardprobe stamps its
+// events with.
 package main
 
 import (
@@ -24,29 +21,22 @@ import (
 	"log"
 	"net"
 	"os"
-	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/wardprobe/wardprobe/probe/wifi/connect"
-	"github.com/wardprobe/wardprobe/probe/wifi/events"
 )
 
 func main() {
 	log.SetFlags(log.Lmicroseconds)
 	log.SetPrefix("wifitool: ")
 	if len(os.Args) < 2 {
-		log.Fatal("usage: wifitool connect|events|roamgap [flags]")
+		log.Fatal("usage: wifitool now|roamgap [flags]")
 	}
 	args := os.Args[2:]
 	var err error
 	switch os.Args[1] {
-	case "connect":
-		err = connectCmd(args)
-	case "events":
-		err = eventsCmd(args)
 	case "roamgap":
 		err = roamgapCmd(args)
 	case "now":
@@ -57,70 +47,6 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-}
-
-func connectCmd(args []string) error {
-	fs := flag.NewFlagSet("connect", flag.ExitOnError)
-	var c connect.Config
-	var e connect.EAP
-	fs.StringVar(&c.Interface, "iface", "wlan3", "adapter")
-	fs.StringVar(&c.SSID, "ssid", "CLINICAL", "SSID")
-	fs.DurationVar(&c.Timeout, "timeout", 20*time.Second, "test timeout")
-	fs.StringVar(&c.PSKFile, "psk-file", "", "PSK file")
-	fs.StringVar(&c.Query, "query", "ward.lab", "name looked up")
-	fs.StringVar(&c.StateDir, "state", "/run/wardprobe", "runtime directory")
-	fs.StringVar(&c.MainInterface, "main", "wlan2", "the main link's interface")
-	fs.StringVar(&e.Method, "eap", "", "EAP method")
-	fs.StringVar(&e.Identity, "identity", "", "EAP identity")
-	fs.StringVar(&e.PasswordFile, "password-file", "", "EAP password file")
-	fs.StringVar(&e.CAFile, "ca-file", "", "CA file")
-	fs.StringVar(&e.Phase2, "phase2", "", "inner method")
-	fs.StringVar(&e.ClientCertFile, "client-cert", "", "client certificate")
-	fs.StringVar(&e.ClientKeyFile, "client-key", "", "client key")
-	freqs := fs.String("freqs", "", "channels to scan, MHz, comma-separated")
-	_ = fs.Parse(args)
-	for _, f := range strings.Split(*freqs, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			mhz, err := strconv.Atoi(f)
-			if err != nil {
-				return err
-			}
-			c.Frequencies = append(c.Frequencies, mhz)
-		}
-	}
-	c.Trace = func(at time.Time, msg string) { log.Printf("%s %s", at.Format("15:04:05.000000"), msg) }
-	if e.Method != "" {
-		c.EAP = &e
-	}
-	c.Interval = time.Hour
-	t, err := connect.New(c)
-	if err != nil {
-		return err
-	}
-	r := t.Test(context.Background())
-	t.Close()
-	return json.NewEncoder(os.Stdout).Encode(r)
-}
-
-func eventsCmd(args []string) error {
-	fs := flag.NewFlagSet("events", flag.ExitOnError)
-	iface := fs.String("iface", "wlan2", "interface followed")
-	ssid := fs.String("ssid", "CLINICAL", "SSID that counts")
-	out := fs.String("out", "/tmp/events.jsonl", "output file")
-	_ = fs.Parse(args)
-	f, err := os.OpenFile(*out, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	l := events.NewListener(events.Config{Interface: *iface, SSIDs: []string{*ssid}})
-	l.Errorf = func(err error) { log.Print(err) }
-	enc := json.NewEncoder(f)
-	return l.Run(ctx, func(e events.Event) {
-		_ = enc.Encode(e)
-	})
 }
 
 // roamgap's report.
