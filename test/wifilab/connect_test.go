@@ -309,7 +309,8 @@ func connectTests(t *testing.T, v *vm) {
 	}
 	lost := delta(before, after, "wardprobe_icmp_packets_lost_total", "target", "gateway")
 	if lost != 0 {
-		t.Errorf("the main link lost %v ICMP packets during the connect tests", lost)
+		log, _, _ := v.run("grep -E 'success=false|connect test|Wi-Fi' /tmp/wardprobe.log | grep -v 'wpa_supplicant:' | tail -n 40", 10*time.Second)
+		t.Errorf("the main link lost %v ICMP packets during the connect tests; wardprobe's log:\n%s", lost, log)
 	}
 	// Coverage stays usable; whether the voice standard's jitter holds
 	// depends on the emulator's CPU, not on the radio.

@@ -40,16 +40,33 @@ func freePort(t *testing.T) int {
 }
 
 // boot starts qemu with software emulation (TCG) and waits for the agent.
-// qemu is killed when the test ends, passed or failed.
+// A guest that does not come up within bootWait is killed and booted once
+// more (an emulated boot very rarely hangs before init). qemu is killed
+// when the test ends, passed or failed.
 func boot(t *testing.T, vmlinuz, initrd string) *vm {
 	t.Helper()
+	const bootWait = 100 * time.Second
+	for try := 1; ; try++ {
+		v, err := start(t, vmlinuz, initrd, bootWait)
+		if err == nil {
+			return v
+		}
+		if try == 2 {
+			t.Fatal(err)
+		}
+		t.Logf("boot %d: %v; booting again", try, err)
+	}
+}
+
+// start boots qemu once and waits up to wait for the agent.
+func start(t *testing.T, vmlinuz, initrd string, wait time.Duration) (*vm, error) {
 	agentPort, metricsPort := freePort(t), freePort(t)
 	v := &vm{console: &lab.SafeBuffer{}, done: make(chan struct{}),
 		agent:   fmt.Sprintf("http://127.0.0.1:%d", agentPort),
 		metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort),
 		client:  &http.Client{Timeout: 10 * time.Second}}
 	v.cmd = exec.Command("qemu-system-x86_64",
-		"-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "768",
+		"-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "768",
 		"-kernel", vmlinuz, "-initrd", initrd,
 		"-append", "console=ttyS0 panic=-1 quiet loglevel=3",
 		"-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
@@ -66,26 +83,28 @@ func boot(t *testing.T, vmlinuz, initrd string) *vm {
 		_ = v.cmd.Wait()
 		close(v.done)
 	}()
-	t.Cleanup(func() {
+	kill := func() {
 		_ = v.cmd.Process.Kill()
 		<-v.done
-	})
-	deadline := time.Now().Add(3 * time.Minute)
+	}
+	t.Cleanup(kill)
+	deadline := time.Now().Add(wait)
 	for {
 		resp, err := v.client.Get(v.agent + "/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return v
+				return v, nil
 			}
 		}
 		select {
 		case <-v.done:
-			t.Fatalf("qemu exited before the agent came up: %v\nconsole:\n%s", v.cmd.ProcessState, v.console.String())
+			return nil, fmt.Errorf("qemu exited before the agent came up: %v\nconsole:\n%s", v.cmd.ProcessState, v.console.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("agent not up after 3 minutes\nconsole:\n%s", v.console.String())
+			kill()
+			return nil, fmt.Errorf("agent not up after %s\nconsole:\n%s", wait, v.console.String())
 		}
 		time.Sleep(500 * time.Millisecond)
 	}

@@ -263,8 +263,13 @@ ip route add default via 10.99.0.1 dev wlan2
 ip netns exec ward hostapd -t -B -P /run/ap2.pid -f /tmp/ap2.log /etc/ap2.conf
 for i in $(seq 60); do grep -q AP-ENABLED /tmp/ap2.log && break; sleep 0.5; done
 # A scan can hang under emulation: bound each try (wpa_supplicant scans too).
-# A scan under load can miss AP2's beacon: try again until it is heard.
-for i in 1 2 3 4; do timeout 20 iw dev wlan2 scan >/dev/null && iw dev wlan2 scan dump | grep -q "^BSS 02:00:00:00:01:00" && break; echo "scan try $i failed or missed AP2"; sleep 1; done
+# A blocking scan can hang under emulation, and a scan under load can miss
+# AP2's beacon: trigger scans of the two channels until AP2 is heard.
+for i in $(seq 8); do
+  iw dev wlan2 scan trigger freq 2412 5180 >/dev/null 2>&1 || true
+  for j in $(seq 20); do iw dev wlan2 scan dump | grep -q "^BSS 02:00:00:00:01:00" && break 2; sleep 0.25; done
+  echo "scan $i missed AP2"
+done
 iw dev wlan2 scan dump | grep -E '^BSS|signal:' || true
 ping -c 3 -W 2 10.99.0.1 || true
 wardprobe run --config /etc/wardprobe.yml --web.listen-address :9810 --log.level debug >/tmp/wardprobe.log 2>&1 &
@@ -288,9 +293,9 @@ wifi:
 // landingWords are what the landing page shows for each coverage state.
 func landingWords() map[string]string {
 	return map[string]string{
-		"good":     `<span class="state ok">good: meets the voice standard</span>`,
-		"degraded": `<span class="state warn">degraded: usable, below the voice standard</span>`,
-		"notspot":  `<span class="state bad">not-spot: not usable here</span>`,
+		"good":     `<span class="badge ok">good: meets the voice standard</span>`,
+		"degraded": `<span class="badge warn">degraded: usable, below the voice standard</span>`,
+		"notspot":  `<span class="badge bad">not-spot: not usable here</span>`,
 	}
 }
 
