@@ -1,14 +1,16 @@
 // Package wifilab is wardprobe's real-kernel Wi-Fi lab. The test builds an
 // initramfs from Debian's kernel (fetched with apt-get download and unpacked
 // with dpkg-deb, cached under cache/), the Debian user space the tests
-// install (busybox-static, hostapd, wpasupplicant, iw, iproute2,
-// wireless-regdb) and three static Go programs: wardprobe, the medium and
-// the agent. It boots that under qemu with software emulation, where
-// mac80211_hwsim gives three radios: two hostapd APs of one WPA2 SSID (2.4
-// and 5 GHz) bridged to a "ward" network in their own namespace, and a
-// station under wpa_supplicant that wardprobe measures. The medium sets the
-// signal of every link, so the lab can walk the station from good signal
-// down to a not-spot.
+// install (busybox-static, hostapd, wpasupplicant, iw, iproute2, dnsmasq,
+// wireless-regdb, OpenSSL's legacy provider) and four static Go programs:
+// wardprobe, the medium, the agent and wifitool. It boots that under qemu
+// with software emulation, where mac80211_hwsim gives four radios: two
+// hostapd APs of one SSID (2.4 and 5 GHz; WPA2-PSK and WPA2-Enterprise with
+// hostapd's EAP server) bridged to a "ward" network with dnsmasq in their
+// own namespace, a station under wpa_supplicant that wardprobe measures, and
+// an adapter for wardprobe's connect tests. The medium sets the signal of
+// every link, so the lab can walk the station from good signal down to a
+// not-spot, and cut a link for a known time.
 package wifilab
 
 import (
