@@ -214,19 +214,20 @@ func errLines(errs config.Errors) []string {
 }
 
 // emit passes a result to the exporter, coverage and the target log. A
-// packet lost inside a planned outage of the main link (a connect test
-// reconnecting it) is dropped: it is not the network's loss.
+// failure inside a planned outage of the main link (a connect test
+// reconnecting it: a lost packet, no address for a moment) is dropped: it
+// is not the network's.
 func (d *Daemon) emit(r probe.Result) {
+	var timeout time.Duration
+	if m := d.timeouts.Load(); m != nil {
+		timeout = (*m)[r.Target]
+	}
+	if !r.Success {
+		if iface := d.iface.Load(); iface != nil && d.planned.Overlaps(*iface, r.Time.Add(-timeout), r.Time) {
+			return
+		}
+	}
 	if r.Packets == 1 {
-		var timeout time.Duration
-		if m := d.timeouts.Load(); m != nil {
-			timeout = (*m)[r.Target]
-		}
-		if !r.Success {
-			if iface := d.iface.Load(); iface != nil && d.planned.Overlaps(*iface, r.Time.Add(-timeout), r.Time) {
-				return
-			}
-		}
 		d.pkts.observe(r, timeout)
 	}
 	d.exp.Observe(r)

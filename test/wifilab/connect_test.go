@@ -158,17 +158,47 @@ func reconfigure(t *testing.T, v *vm, yaml string) {
 	v.mustRun(t, "cat >/etc/wardprobe.yml <<'EOF'\n"+yaml+"EOF\nkill -HUP $(cat /run/wardprobe.pid)", 10*time.Second)
 }
 
-// connectSection is a wifi.connect_test section for the lab.
+// settled waits until the main link has lost no ICMP packet for 3 s (a
+// packet counts as lost 2 s after it was sent: the scenarios before may
+// leave some in flight) and returns its metrics then.
+func settled(t *testing.T, v *vm) lab.Samples {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		a, err := v.scrape()
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(3 * time.Second)
+		b, err := v.scrape()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if metric(b, "wardprobe_target_up", "target", "gateway") == 1 && metric(b, "wardprobe_wifi_connected") == 1 &&
+			delta(a, b, "wardprobe_icmp_packets_lost_total", "target", "gateway") == 0 {
+			return b
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the main link did not settle: %s", link(b))
+		}
+	}
+}
+
+// connectSection is a wifi.connect_test section for the lab, on wlan3.
 func connectSection(ssid, timeout, auth string) string {
+	return connectSectionOn("wlan3", ssid, timeout, auth, "ward.lab")
+}
+
+func connectSectionOn(iface, ssid, timeout, auth, query string) string {
 	return fmt.Sprintf(`  connect_test:
-    interface: wlan3
+    interface: %s
     ssid: %s
     interval: 1m
     timeout: %s
-    query: ward.lab
+    query: %s
     # Both APs' channels only: a full scan of hwsim's 40 channels takes 5 s under emulation.
     frequencies: [2412, 5180]
-%s`, ssid, timeout, auth)
+%s`, iface, ssid, timeout, query, auth)
 }
 
 // connectTests runs the real wardprobe's connect tests on wlan3 (PSK,
@@ -176,10 +206,7 @@ func connectSection(ssid, timeout, auth string) string {
 // from its /metrics that each phase is timed, each fault is located in
 // its phase with its reason, and the main link on wlan2 saw nothing of it.
 func connectTests(t *testing.T, v *vm) {
-	before, err := v.scrape()
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := settled(t, v)
 	const ca = "      ca_file: /etc/eap/ca.pem\n"
 	peap := func(pwfile string) string {
 		return "    eap:\n      method: peap\n      identity: " + eapUser + "\n      password_file: " + pwfile + "\n" + ca
@@ -221,6 +248,10 @@ func connectTests(t *testing.T, v *vm) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			diag := func() string {
+				out, _, _ := v.run("grep -E 'component=connect|reload' /tmp/wardprobe.log | grep -v wpa_supplicant: | tail -n 12", 10*time.Second)
+				return out
+			}
 			tests := func(s lab.Samples) float64 {
 				return delta(was, s, "wardprobe_wifi_connect_tests_total", "result", "success") +
 					delta(was, s, "wardprobe_wifi_connect_tests_total", "result", "failure")
@@ -232,7 +263,8 @@ func connectTests(t *testing.T, v *vm) {
 			}
 			if tc.reason != "" {
 				if got := delta(was, s, "wardprobe_wifi_connect_failures_total", "phase", tc.phase, "reason", tc.reason); got != 1 {
-					t.Errorf("failures{phase=%s,reason=%s} grew by %v, want 1:\n%s", tc.phase, tc.reason, got, s.Grep("wardprobe_wifi_connect_failures"))
+					t.Errorf("failures{phase=%s,reason=%s} grew by %v, want 1:\n%s\n%s\n%s", tc.phase, tc.reason, got,
+						s.Grep("wardprobe_wifi_connect_failures"), s.Grep("wardprobe_wifi_connect_tests"), diag())
 				}
 				t.Logf("%s: failed in %s with %s (result after %s)", tc.name, tc.phase, tc.reason, took.Round(100*time.Millisecond))
 				return
@@ -255,7 +287,7 @@ func connectTests(t *testing.T, v *vm) {
 					want = 0
 				}
 				if n != want && !(want == 0 && math.IsNaN(n)) {
-					t.Errorf("phase %s: %v observations, want %v", p, n, want)
+					t.Errorf("phase %s: %v observations, want %v\n%s\n%s", p, n, want, s.Grep("wardprobe_wifi_connect_tests"), diag())
 				}
 				if n == 1 {
 					line = append(line, fmt.Sprintf("%s %.0f ms", p, d*1000))
@@ -319,6 +351,65 @@ func connectTests(t *testing.T, v *vm) {
 	}
 	t.Logf("main link during the connect tests: sent %v ICMP packets, lost %v, no disconnect, no roam, coverage %s",
 		delta(before, after, "wardprobe_icmp_packets_sent_total", "target", "gateway"), lost, state(after))
+}
+
+// mainLinkTest: the connect test on the main link itself (wifi.interface).
+// wardprobe takes wlan2 over from the lab's wpa_supplicant and keeps the
+// link between tests; a reload that changes the section makes the next
+// test start at once: the link is torn down and rebuilt from scratch. That
+// planned reconnect counts as no disconnect, no disconnected time, no lost
+// packet and no roam.
+func mainLinkTest(t *testing.T, v *vm) {
+	psk := "    psk_file: /etc/wardprobe/psk\n"
+	was, err := v.scrape()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.mustRun(t, "kill $(cat /run/wpa.pid)", 10*time.Second)
+	reconfigure(t, v, wardprobeYAML(connectSectionOn("wlan2", ssid, "45s", psk, "ward.lab")))
+	v.waitFor(t, 90*time.Second, "wardprobe to bring the main link up", func(s lab.Samples) bool {
+		return delta(was, s, "wardprobe_wifi_connect_tests_total", "result", "success") >= 1 && metric(s, "wardprobe_wifi_connected") == 1
+	})
+	// Let the ICMP target find the gateway through the lease.
+	before := settled(t, v)
+	reconfigure(t, v, wardprobeYAML(connectSectionOn("wlan2", ssid, "45s", psk, "www.ward.lab")))
+	s, took := v.waitFor(t, 90*time.Second, "a planned reconnect of the main link", func(s lab.Samples) bool {
+		return delta(before, s, "wardprobe_wifi_connect_tests_total", "result", "success") >= 1 && metric(s, "wardprobe_wifi_connected") == 1 &&
+			metric(s, "wardprobe_wifi_planned_outage") == 0
+	})
+	time.Sleep(3 * time.Second) // the packets sent during the outage have had their 2 s timeout
+	after, err := v.scrape()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := sum(s, "wardprobe_wifi_connect_duration_seconds", "phase", "total") - sum(before, "wardprobe_wifi_connect_duration_seconds", "phase", "total")
+	t.Logf("planned reconnect of the main link: a connect test of %.0f ms (result after %s); disconnects +%v, disconnected +%.1f s, "+
+		"ICMP lost +%v of %v sent, roams +%v",
+		total*1000, took.Round(100*time.Millisecond), delta(before, after, "wardprobe_wifi_disconnects_total"),
+		delta(before, after, "wardprobe_wifi_disconnected_seconds_total"),
+		delta(before, after, "wardprobe_icmp_packets_lost_total", "target", "gateway"),
+		delta(before, after, "wardprobe_icmp_packets_sent_total", "target", "gateway"), delta(before, after, "wardprobe_wifi_roams_total"))
+	for _, m := range []string{"wardprobe_wifi_disconnects_total", "wardprobe_wifi_disconnected_seconds_total", "wardprobe_wifi_roams_total",
+		"wardprobe_wifi_roam_duration_seconds_count"} {
+		if d := delta(before, after, m); d != 0 {
+			t.Errorf("%s grew by %v in a planned reconnect", m, d)
+		}
+	}
+	for _, r := range after.All("wardprobe_wifi_disconnect_reasons_total") {
+		if d := delta(before, after, "wardprobe_wifi_disconnect_reasons_total", "reason", r.Labels["reason"]); d != 0 {
+			t.Errorf("a planned reconnect counted %v disconnects (%s)", d, r.Labels["reason"])
+		}
+	}
+	if d := delta(before, after, "wardprobe_icmp_packets_lost_total", "target", "gateway"); d != 0 {
+		t.Errorf("a planned reconnect lost %v ICMP packets", d)
+	}
+	if st := state(after); st == "disconnected" || st == "notspot" {
+		t.Errorf("coverage %s after a planned reconnect", st)
+	}
+	if d := delta(before, after, "wardprobe_coverage_seconds_total", "state", "disconnected") +
+		delta(before, after, "wardprobe_coverage_seconds_total", "state", "notspot"); d != 0 {
+		t.Errorf("a planned reconnect booked %.1f s as disconnected or not-spot", d)
+	}
 }
 
 // gapReport is wifitool roamgap's report.
@@ -398,13 +489,24 @@ func deauthReason(t *testing.T, v *vm) {
 	if err != nil {
 		t.Fatalf("hostapd's log: %v: %q", err, out)
 	}
-	out = v.mustRun(t, "grep 'deliver deauthentication from radio 0' /tmp/medium.log | tail -n 1", 10*time.Second)
-	f := strings.Fields(out)
-	n, err := strconv.ParseInt(f[len(f)-1], 10, 64)
-	if err != nil {
-		t.Fatalf("medium's log: %v: %q", err, out)
+	// The first delivery of a deauthentication from AP1 after hostapd sent
+	// it (the station's reconnection may bring more).
+	out = v.mustRun(t, "grep 'deliver deauthentication from radio 0' /tmp/medium.log", 10*time.Second)
+	var delivered time.Time
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Fields(line)
+		n, err := strconv.ParseInt(f[len(f)-1], 10, 64)
+		if err != nil {
+			t.Fatalf("medium's log: %v: %q", err, line)
+		}
+		if at := time.Unix(0, n); at.After(sent.Add(-100 * time.Millisecond)) {
+			delivered = at
+			break
+		}
 	}
-	delivered := time.Unix(0, n)
+	if delivered.IsZero() {
+		t.Fatalf("the medium delivered no deauthentication after %s:\n%s", sent.Format("15:04:05.000"), out)
+	}
 	seen := time.Unix(0, int64(metric(s, "wardprobe_wifi_last_disconnect_timestamp_seconds")*1e9))
 	lag := seen.Sub(delivered)
 	logs, _, _ := v.run("grep 'Wi-Fi: disconnected' /tmp/wardprobe.log | tail -n 1", 10*time.Second)
@@ -420,6 +522,12 @@ func deauthReason(t *testing.T, v *vm) {
 	}
 	v.waitFor(t, 60*time.Second, "the station to reconnect after the deauthentication", func(s lab.Samples) bool {
 		return metric(s, "wardprobe_wifi_connected") == 1
+	})
+	// Leave the station on AP2, where the scenarios after this one expect it
+	// (stopping AP1 first must not make it hop to AP2 and count a roam).
+	v.mustRun(t, "wpa_cli -i wlan2 roam "+ap2BSSID+" >/dev/null || true", 20*time.Second)
+	v.waitFor(t, 30*time.Second, "the station back on AP2", func(s lab.Samples) bool {
+		return metric(s, "wardprobe_wifi_connected") == 1 && bssid(s) == ap2BSSID
 	})
 }
 

@@ -548,6 +548,7 @@ ip route add default via 10.99.0.1 dev wlan2`, 90*time.Second)
 	// Last: the guest's CPU spent on 802.1X would otherwise linger in the
 	// main link's jitter figures of the scenarios above.
 	t.Run("connect tests on their own adapter", func(t *testing.T) { connectTests(t, v) })
+	t.Run("connect tests on the main link", func(t *testing.T) { mainLinkTest(t, v) })
 	t.Logf("Wi-Fi lab finished in %s", time.Since(began).Round(time.Second))
 	if testing.Verbose() {
 		logs()

@@ -79,10 +79,15 @@ func (t *Tester) Run(ctx context.Context, emit func(Result)) {
 }
 
 // Close releases the adapter: the kept connection of a shared adapter is
-// torn down, its lease released.
+// torn down, its lease released. On a shared adapter that is a planned
+// outage too (a reload that keeps the test starts the next one at once).
 func (t *Tester) Close() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.held != nil && t.cfg.Shared {
+		t.cfg.Planned.Begin(t.cfg.Interface, t.now())
+		defer func() { t.cfg.Planned.End(t.cfg.Interface, t.now()) }()
+	}
 	t.releaseHeld()
 }
 
