@@ -359,7 +359,7 @@ func (w *eventsWorker) event(log zerolog.Logger, e events.Event) {
 		s := e.Duration.Seconds()
 		w.last.Store(&s)
 		log.Info().Str("interface", e.Interface).Str("from", e.From).Str("to", e.BSSID).Dur("duration", e.Duration).
-			Bool("quiet", e.Quiet).Msg("Wi-Fi: roam timed")
+			Bool("quiet", e.Quiet).Time("start", e.Start).Time("usable", e.Time).Msg("Wi-Fi: roam timed")
 		w.d.pkts.afterRoam(e, func(sent, lost int) {
 			w.d.exp.AddRoamLostPackets(lost)
 			if sent > 0 {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math"
 	"math/big"
 	"path/filepath"
@@ -287,7 +288,19 @@ func connectTests(t *testing.T, v *vm) {
 					want = 0
 				}
 				if n != want && !(want == 0 && math.IsNaN(n)) {
-					t.Errorf("phase %s: %v observations, want %v\n%s\n%s", p, n, want, s.Grep("wardprobe_wifi_connect_tests"), diag())
+					raw, _ := v.client.Get(v.metrics)
+					var text []byte
+					if raw != nil {
+						text, _ = io.ReadAll(raw.Body)
+						raw.Body.Close()
+					}
+					var lines []string
+					for _, l := range strings.Split(string(text), "\n") {
+						if strings.Contains(l, "wardprobe_wifi_connect") {
+							lines = append(lines, l)
+						}
+					}
+					t.Fatalf("phase %s: %v observations, want %v\n%s\n%s\nnow:\n%s", p, n, want, s.Grep("wardprobe_wifi_connect"), diag(), strings.Join(lines, "\n"))
 				}
 				if n == 1 {
 					line = append(line, fmt.Sprintf("%s %.0f ms", p, d*1000))
@@ -444,11 +457,22 @@ func roamGap(t *testing.T, v *vm) {
 		t.Fatalf("%v roams timed, want 1", n)
 	}
 	measured := time.Duration((sum(s, roams) - sum(before, roams)) * float64(time.Second))
-	truth := rep.Connected.Sub(rep.GapStart)
+	// The outage ends when wpa_supplicant reports the new link connected:
+	// its own ("-t") timestamp, not when wifitool read the event.
+	out = v.mustRun(t, "grep 'CTRL-EVENT-CONNECTED - Connection to "+ap1BSSID+"' /tmp/wpa.log", 10*time.Second)
+	end := rep.Connected
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if at, err := logTime(line); err == nil && at.After(rep.GapStart) {
+			end = at
+			break
+		}
+	}
+	truth := end.Sub(rep.GapStart)
 	logs, _, _ := v.run("grep 'roam timed' /tmp/wardprobe.log | tail -n 1", 10*time.Second)
 	t.Logf("gap %s injected; the station's outage (gap start to CTRL-EVENT-CONNECTED on AP1) %s; wardprobe measured %s "+
-		"(ROAM sent %s after the gap began; packets lost in roams %v; %d datagrams of traffic)\n%s",
+		"(ROAM sent %s after the gap began; wifitool read CONNECTED %+.1f ms after the supplicant logged it; packets lost in roams %v; %d datagrams of traffic)\n%s",
 		gap, truth.Round(time.Millisecond), measured.Round(time.Millisecond), rep.RoamSent.Sub(rep.GapStart).Round(time.Millisecond),
+		ms(rep.Connected.Sub(end)),
 		delta(before, s, "wardprobe_wifi_roam_lost_packets_total"), rep.Sent, strings.TrimSpace(logs))
 	if d := measured - truth; d < -50*time.Millisecond || d > 50*time.Millisecond {
 		t.Errorf("roam measured %s, the outage was %s: off by %s (> 50 ms)", measured, truth, d)

@@ -258,7 +258,7 @@ ip netns exec ward dnsmasq --conf-file=/etc/dnsmasq.conf
 ip netns exec ward hostapd -t -B -P /run/ap1.pid -f /tmp/ap1.log /etc/ap1.conf
 ip link set wlan2 up
 ip addr add 10.99.0.10/24 dev wlan2
-wpa_supplicant -B -i wlan2 -c /etc/wpa.conf -P /run/wpa.pid -f /tmp/wpa.log
+wpa_supplicant -t -B -i wlan2 -c /etc/wpa.conf -P /run/wpa.pid -f /tmp/wpa.log
 for i in $(seq 120); do wpa_cli -i wlan2 status | grep -q wpa_state=COMPLETED && break; sleep 0.5; done
 wpa_cli -i wlan2 status | grep -E '^(bssid|freq|ssid|wpa_state)='
 ip route add default via 10.99.0.1 dev wlan2
@@ -537,7 +537,7 @@ func TestWiFiLab(t *testing.T) {
 		v.mustRun(t, `iw phy phy2 interface add wlan2 type managed
 ip link set wlan2 up
 ip addr add 10.99.0.10/24 dev wlan2
-wpa_supplicant -B -i wlan2 -c /etc/wpa.conf -P /run/wpa.pid -f /tmp/wpa.log
+wpa_supplicant -t -B -i wlan2 -c /etc/wpa.conf -P /run/wpa.pid -f /tmp/wpa.log
 for i in $(seq 120); do wpa_cli -i wlan2 status | grep -q wpa_state=COMPLETED && break; sleep 0.5; done
 ip route add default via 10.99.0.1 dev wlan2`, 90*time.Second)
 		s, took = v.waitFor(t, 60*time.Second, "recovery on the re-added interface", func(s lab.Samples) bool {
