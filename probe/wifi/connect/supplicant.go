@@ -129,7 +129,7 @@ func startSupplicant(ctx context.Context, program, iface, dir string) (*supplica
 	}
 	if err != nil {
 		s.stop()
-		return nil, err
+		return nil, fmt.Errorf("%w (wpa_supplicant: %s)", err, s.out.String())
 	}
 	return s, nil
 }

@@ -183,6 +183,12 @@ func (x *run) do(ctx context.Context) *failure {
 	}
 	dir := filepath.Join(cfg.StateDir, "connect-"+cfg.Interface)
 	sup, err := startSupplicant(ctx, program, cfg.Interface, dir)
+	if err != nil && ctx.Err() == nil {
+		// A supplicant that gave up at start (the driver still busy with
+		// the last one, say) gets one more try.
+		time.Sleep(time.Second)
+		sup, err = startSupplicant(ctx, program, cfg.Interface, dir)
+	}
 	if err != nil {
 		if errors.Is(err, os.ErrPermission) {
 			return fail(PhaseSetup, ReasonPermission, "%v", err)
