@@ -208,8 +208,8 @@ func (p plane) Less(i, j int) bool {
 	}
 	return p.s[i].y < p.s[j].y
 }
-func (p plane) Len() int                          { return len(p.s) }
-func (p plane) Swap(i, j int)                     { p.s[i], p.s[j] = p.s[j], p.s[i] }
+func (p plane) Len() int                         { return len(p.s) }
+func (p plane) Swap(i, j int)                    { p.s[i], p.s[j] = p.s[j], p.s[i] }
 func (p plane) Slice(a, b int) kdtree.SortSlicer { return plane{p.s[a:b], p.d} }
 
 // neighbours finds the k nearest sites within the radius.
