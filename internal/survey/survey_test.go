@@ -18,8 +18,8 @@ func TestEscapeSSID(t *testing.T) {
 		{"CLINICAL", "CLINICAL"},
 		{"St Mary's Café", "St Mary's Café"},
 		{"Ward\xff7", `Ward\xff7`},
-		{"\xc3", `\xc3`},                    // a truncated UTF-8 sequence
-		{"a\\b", `a\x5cb`},                  // the backslash itself, so escapes are unambiguous
+		{"\xc3", `\xc3`},                     // a truncated UTF-8 sequence
+		{"a\\b", `a\x5cb`},                   // the backslash itself, so escapes are unambiguous
 		{"tab\there\x00", `tab\x09here\x00`}, // control characters
 		{"\u200bhidden", `\xe2\x80\x8bhidden`},
 		{"", ""},
