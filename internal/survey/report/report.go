@@ -231,6 +231,11 @@ func Write(w io.Writer, d Data) error {
 	if err != nil {
 		return err
 	}
+	return WriteMaps(w, d, m)
+}
+
+// WriteMaps renders the report page of one floor from its computed layers.
+func WriteMaps(w io.Writer, d Data, m *Maps) error {
 	cs := d.Settings.Coverage
 	st := cs.Standards[cs.Standard]
 	l := d.Label

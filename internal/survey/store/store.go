@@ -169,6 +169,8 @@ func Open(dir string, o Options) (*Store, error) {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("%s holds no survey: %w", dir, err)
 		}
+	} else if _, err := os.Stat(path); err != nil && o.Plan == nil {
+		return nil, fmt.Errorf("%s is a new survey: give its floor plan with --floor-plan", dir)
 	} else if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("creating the survey directory: %w", err)
 	}
