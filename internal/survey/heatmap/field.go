@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 
 	"gonum.org/v1/gonum/spatial/kdtree"
 )
@@ -137,6 +138,9 @@ type Field struct {
 	RadiusPx float64
 	layers   [numLayers][]float32 // NaN: no data
 	sites    []site
+
+	maskOnce sync.Once
+	maskBits []bool
 }
 
 // Validate checks a survey's shape and bounds.
@@ -459,6 +463,12 @@ func (f *Field) covered(x, y float64) bool {
 		}
 	}
 	return false
+}
+
+// mask returns the coverage mask, computed once.
+func (f *Field) mask() []bool {
+	f.maskOnce.Do(func() { f.maskBits = f.coverage() })
+	return f.maskBits
 }
 
 // coverage returns a per-pixel mask of the pixels whose centre is within

@@ -21,7 +21,7 @@ const hatchPeriod = 12
 // that marks "no data".
 func (f *Field) Render(l Layer, sc Scale) *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, f.W, f.H))
-	covered := f.coverage()
+	covered := f.mask()
 	vals := f.layers[l]
 	cellColor := make([]color.NRGBA, len(vals))
 	for i, v := range vals {
@@ -51,34 +51,23 @@ func (f *Field) Render(l Layer, sc Scale) *image.NRGBA {
 	return img
 }
 
-// Composite draws overlay over the plan (scaled to the overlay's size when
-// it differs) on a white background.
-func Composite(plan image.Image, overlay *image.NRGBA) *image.NRGBA {
-	b := overlay.Bounds()
-	out := image.NewNRGBA(b)
-	draw.Draw(out, b, image.White, image.Point{}, draw.Src)
-	if plan != nil {
-		if plan.Bounds().Size() == b.Size() {
-			draw.Draw(out, b, plan, plan.Bounds().Min, draw.Over)
-		} else {
-			draw.Draw(out, b, scaled{plan, b.Size()}, image.Point{}, draw.Over)
-		}
-	}
-	draw.Draw(out, b, overlay, image.Point{}, draw.Over)
+// Opaque returns img as an opaque RGBA image: drawn over white, so that a
+// plan with transparent parts shows them white.
+func Opaque(img image.Image) *image.RGBA {
+	b := img.Bounds()
+	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(out, out.Bounds(), image.White, image.Point{}, draw.Src)
+	draw.Draw(out, out.Bounds(), img, b.Min, draw.Over)
 	return out
 }
 
-// scaled is a nearest-neighbour view of an image at another size.
-type scaled struct {
-	src  image.Image
-	size image.Point
-}
-
-func (s scaled) ColorModel() color.Model { return s.src.ColorModel() }
-func (s scaled) Bounds() image.Rectangle { return image.Rectangle{Max: s.size} }
-func (s scaled) At(x, y int) color.Color {
-	sb := s.src.Bounds()
-	return s.src.At(sb.Min.X+x*sb.Dx()/s.size.X, sb.Min.Y+y*sb.Dy()/s.size.Y)
+// Composite draws overlay over a copy of plan (which must be the overlay's
+// size; see Opaque).
+func Composite(plan *image.RGBA, overlay *image.NRGBA) *image.RGBA {
+	out := image.NewRGBA(plan.Bounds())
+	copy(out.Pix, plan.Pix)
+	draw.Draw(out, out.Bounds(), overlay, image.Point{}, draw.Over)
+	return out
 }
 
 // Marker is a survey point drawn on an image.
@@ -91,20 +80,21 @@ type Marker struct {
 
 // DrawMarkers draws each marker as a filled disc with a dark outline,
 // its radius scaled to the image (about 0.6% of the longer side, at least 4 px).
-func DrawMarkers(img *image.NRGBA, ms []Marker) {
+func DrawMarkers(img *image.RGBA, ms []Marker) {
 	b := img.Bounds()
 	r := max(4, float64(max(b.Dx(), b.Dy()))*0.006)
-	edge := color.NRGBA{0x20, 0x20, 0x20, 0xff}
+	edge := color.RGBA{0x20, 0x20, 0x20, 0xff}
 	for _, m := range ms {
+		fill := color.RGBAModel.Convert(m.Fill).(color.RGBA)
 		cx, cy := m.X*float64(b.Dx()), m.Y*float64(b.Dy())
 		for y := int(cy - r - 1); y <= int(cy+r+1); y++ {
 			for x := int(cx - r - 1); x <= int(cx+r+1); x++ {
 				d := math.Hypot(float64(x)+0.5-cx, float64(y)+0.5-cy)
 				switch {
 				case d <= r-1.5:
-					img.SetNRGBA(x, y, m.Fill)
+					img.SetRGBA(x, y, fill)
 				case d <= r:
-					img.SetNRGBA(x, y, edge)
+					img.SetRGBA(x, y, edge)
 				}
 			}
 		}

@@ -11,7 +11,6 @@ import (
 	"html/template"
 	"image"
 	"image/color"
-	"image/draw"
 	"io"
 	"math"
 	"strings"
@@ -61,7 +60,7 @@ type Maps struct {
 	Field  *heatmap.Field
 	Scales map[heatmap.Layer]heatmap.Scale
 	LOO    heatmap.LOO
-	plan   *image.NRGBA
+	plan   *image.RGBA
 	marks  []heatmap.Marker
 }
 
@@ -77,9 +76,7 @@ func Compute(d Data) (*Maps, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cross-validating: %w", err)
 	}
-	plan := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(plan, plan.Bounds(), d.Plan, b.Min, draw.Src)
-	m := &Maps{Field: f, Scales: heatmap.Scales(survey.Anchors(d.Settings.Coverage)), LOO: loo, plan: plan}
+	m := &Maps{Field: f, Scales: heatmap.Scales(survey.Anchors(d.Settings.Coverage)), LOO: loo, plan: heatmap.Opaque(d.Plan)}
 	for _, p := range d.Points {
 		state := "disconnected"
 		if p.Verdict != nil {
@@ -92,7 +89,7 @@ func Compute(d Data) (*Maps, error) {
 
 // Layer renders one layer: the bare overlay (transparent where there is no
 // data), or over the plan with the points marked.
-func (m *Maps) Layer(l heatmap.Layer, overPlan bool) *image.NRGBA {
+func (m *Maps) Layer(l heatmap.Layer, overPlan bool) image.Image {
 	img := m.Field.Render(l, m.Scales[l])
 	if !overPlan {
 		return img
