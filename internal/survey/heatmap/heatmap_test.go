@@ -138,6 +138,12 @@ func TestNoCellBeyondTheRadiusIsColoured(t *testing.T) {
 		t.Fatal(err)
 	}
 	scales := Scales(Anchors{Standard: "nhs", SignalDBM: -65, SecondDBM: -65, NotSpotDBM: -80, SNRDB: 25, LossRatio: 0.01})
+	dist := make([]float64, s.Width*s.Height)
+	for y := range s.Height {
+		for x := range s.Width {
+			dist[y*s.Width+x] = nearestPx(s, x, y)
+		}
+	}
 	for _, l := range Layers() {
 		img := f.Render(l, scales[l])
 		if img.Bounds().Dx() != s.Width || img.Bounds().Dy() != s.Height {
@@ -148,7 +154,7 @@ func TestNoCellBeyondTheRadiusIsColoured(t *testing.T) {
 			for x := range s.Width {
 				c := img.NRGBAAt(x, y)
 				data := c.A != 0 && c != HatchColor
-				d := nearestPx(s, x, y)
+				d := dist[y*s.Width+x]
 				switch {
 				case d > f.RadiusPx && data:
 					coloured++

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/wardprobe/wardprobe/internal/survey"
 	"github.com/wardprobe/wardprobe/probe/coverage"
@@ -175,7 +176,7 @@ func Open(dir string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("creating the survey directory: %w", err)
 	}
 	db, err := bolt.Open(path, 0o640, &bolt.Options{Timeout: time.Second, ReadOnly: o.ReadOnly})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("%s: %w", dir, ErrInUse)
 	}
 	if err != nil {
