@@ -120,6 +120,8 @@ func (r *Radio) ifi() (*mdwifi.Interface, error) {
 	if err := r.open(); err != nil {
 		return nil, err
 	}
+	// The client's deadline persists across calls: set it for each.
+	_ = r.c.SetDeadline(time.Now().Add(CallTimeout))
 	ifis, err := r.c.Interfaces()
 	if err != nil {
 		r.reset()
