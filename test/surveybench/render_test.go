@@ -27,6 +27,7 @@ import (
 	"github.com/wardprobe/wardprobe/internal/survey/store"
 	"github.com/wardprobe/wardprobe/probe/coverage"
 	"github.com/wardprobe/wardprobe/probe/wifi"
+	"github.com/wardprobe/wardprobe/test/browser"
 	"github.com/wardprobe/wardprobe/test/lab"
 )
 
@@ -153,7 +154,7 @@ func BenchmarkSurveyRender(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	out := b.TempDir()
+	out := browser.ArtifactDir(b) // the report is kept for people to look at
 	cmd := exec.Command(bin, "survey", "report", "--out", out, dir)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -166,10 +167,9 @@ func BenchmarkSurveyRender(b *testing.B) {
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	rss := float64(ru.Maxrss) / 1024 // KiB → MiB
 	size := 0.0
-	if fs, _ := filepath.Glob(filepath.Join(out, "*.html")); len(fs) == 1 {
-		if st, err := os.Stat(fs[0]); err == nil {
-			size = float64(st.Size()) / (1 << 20)
-		}
+	page := filepath.Join(out, "bench-b-1.html")
+	if st, err := os.Stat(page); err == nil {
+		size = float64(st.Size()) / (1 << 20)
 	}
 
 	fmt.Printf("\nSurvey render: %d points, %d BSSs, %dx%d plan, 5 layers (cells of %d px)\n", len(d.Points), len(bss), planW, planH,
@@ -180,7 +180,7 @@ func BenchmarkSurveyRender(b *testing.B) {
 	fmt.Printf("%-44s %10s\n", "encode 5 PNGs (in process)", encode.Round(time.Millisecond))
 	fmt.Printf("%-44s %10s   CPU %s, peak RSS %.1f MiB, page %.1f MiB\n", "wardprobe survey report (whole command)", wall.Round(time.Millisecond),
 		cpu.Round(time.Millisecond), rss, size)
-	fmt.Printf("leave-one-out error on this floor: %s\n", report.LOOText(loo))
+	fmt.Printf("leave-one-out error on this floor: %s\nreport: %s\n", report.LOOText(loo), page)
 	b.ReportMetric(float64((compute + render + encode).Milliseconds()), "render-ms")
 	b.ReportMetric(float64(wall.Milliseconds()), "report-ms")
 	b.ReportMetric(rss, "report-peak-rss-MiB")
