@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -18,10 +16,12 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/rs/zerolog"
 
 	"github.com/wardprobe/wardprobe/config"
 	"github.com/wardprobe/wardprobe/internal/logging"
+	"github.com/wardprobe/wardprobe/internal/secret"
 	"github.com/wardprobe/wardprobe/internal/survey"
 	"github.com/wardprobe/wardprobe/internal/survey/heatmap"
 	"github.com/wardprobe/wardprobe/internal/survey/ping"
@@ -29,99 +29,95 @@ import (
 	"github.com/wardprobe/wardprobe/internal/survey/report"
 	"github.com/wardprobe/wardprobe/internal/survey/store"
 	surveyweb "github.com/wardprobe/wardprobe/internal/survey/web"
+	"github.com/wardprobe/wardprobe/internal/webserve"
 	"github.com/wardprobe/wardprobe/probe/coverage"
+	"github.com/wardprobe/wardprobe/probe/icmp"
+	"github.com/wardprobe/wardprobe/probe/kinds"
 )
 
-const surveyUsage = `usage:
-  wardprobe survey --config FILE --floor-plan PLAN.png --out DIR [flags]
-      serve the survey page (tap your position, get its verdict) on --web.listen-address;
-      points are kept in DIR (one directory per building and floor; run again to resume)
-  wardprobe survey report [--out OUTDIR] DIR...
-      write each survey's report: OUTDIR/<site-building-floor>.html and ...-primary.png
-`
-
-// runSurvey runs "wardprobe survey" and "wardprobe survey report".
-func runSurvey(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "report" {
-		return surveyReport(args[1:], stdout, stderr)
-	}
-	fs := flag.NewFlagSet("survey", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, surveyUsage+"\nflags:\n"); fs.PrintDefaults() }
-	cfgFile := fs.String("config", "", "config file: location, wifi.interface, wifi.ssids, standard, ICMP targets (default: the built-in config)")
-	planFile := fs.String("floor-plan", "", "floor plan image (PNG or JPEG); needed when DIR is new")
-	out := fs.String("out", "", "survey directory (created when missing; one per building and floor)")
-	listen := fs.String("web.listen-address", ":9811", "address to serve the survey page on")
-	webCfg := fs.String("web.config.file", "", "exporter-toolkit web config file (TLS, basic auth)")
-	scans := fs.Int("scans", 3, "active scans per point (their median is kept), 1..5")
-	pings := fs.Int("pings", 20, "ping burst length per ICMP target, 0..1000 (0: no pings)")
-	pingEvery := fs.Duration("ping-interval", 100*time.Millisecond, "time between the packets of a burst")
-	radius := fs.Float64("radius", heatmap.DefaultParams().Radius, "heatmap no-data radius, as a fraction of the plan's longer side")
-	newLog := logFlags(fs, stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
+// surveyCommand is `wardprobe survey` (its default sub-command, `survey
+// serve`): the walk-the-ward survey page. It must be listed before
+// surveyReportCommand, which adds `survey report` under it.
+func surveyCommand(app *kingpin.Application, stderr io.Writer, redact *secret.Redactor) command {
+	parent := app.Command("survey", "Walk-the-ward survey: serve a page where the engineer taps their position on the floor plan; "+
+		"each point is scanned, pinged and judged against the ward's standard; heatmaps and a not-spot register follow.")
+	cmd := parent.Command("serve", "Serve the survey page (the default: `wardprobe survey --config FILE --floor-plan PLAN.png --out DIR`). "+
+		"Points are kept in DIR, one directory per building and floor; run it again to resume.").Default()
+	cfgFile := cmd.Flag("config", "Config file: location, wifi.interface, wifi.ssids, standard and the icmp targets (default: the built-in config).").
+		PlaceHolder("FILE").String()
+	planFile := cmd.Flag("floor-plan", "Floor plan image (PNG or JPEG); needed when DIR is new.").PlaceHolder("PLAN.png").String()
+	out := cmd.Flag("out", "Survey directory (created when missing; one per building and floor).").Required().PlaceHolder("DIR").String()
+	listen := cmd.Flag("web.listen-address", "Address to serve the survey page on.").Default(":9811").String()
+	webCfg := cmd.Flag("web.config.file", "Path to an exporter-toolkit web config file (TLS, basic auth).").PlaceHolder("FILE").String()
+	scans := cmd.Flag("scans", "Active scans per point (the median of each BSS's signals is kept), 1..5.").Default("3").Int()
+	pings := cmd.Flag("pings", "Ping burst length per icmp target, 0..1000 (0: no pings).").Default("20").Int()
+	pingEvery := cmd.Flag("ping-interval", "Time between the packets of a burst, 10ms..10s.").Default("100ms").Duration()
+	radius := cmd.Flag("radius", "Heatmap no-data radius, as a fraction of the plan's longer side.").
+		Default(fmt.Sprint(heatmap.DefaultParams().Radius)).Float64()
+	newLog := logOptions(cmd, stderr, redact)
+	return command{cmd, func() int {
+		usage := func(format string, args ...any) int {
+			fmt.Fprintf(stderr, "wardprobe survey: "+format+"\n", args...)
+			return 2
 		}
-		return 2
-	}
-	switch {
-	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "wardprobe survey: unexpected argument %q\n", fs.Arg(0))
-		return 2
-	case *out == "":
-		fmt.Fprintln(stderr, "wardprobe survey: --out DIR is required (the survey directory)")
-		return 2
-	case *scans < 1 || *scans > 5:
-		fmt.Fprintln(stderr, "wardprobe survey: --scans must be 1..5")
-		return 2
-	case *pings < 0 || *pings > ping.MaxCount:
-		fmt.Fprintf(stderr, "wardprobe survey: --pings must be 0..%d\n", ping.MaxCount)
-		return 2
-	case *pingEvery < 10*time.Millisecond || *pingEvery > 10*time.Second:
-		fmt.Fprintln(stderr, "wardprobe survey: --ping-interval must be 10ms..10s")
-		return 2
-	case !(*radius > 0 && *radius <= 1):
-		fmt.Fprintln(stderr, "wardprobe survey: --radius must be within 0..1 (a fraction of the plan's longer side)")
-		return 2
-	}
-	zl, err := newLog()
-	if err != nil {
-		fmt.Fprintf(stderr, "wardprobe: %v\n", err)
-		return 2
-	}
-	cfg := config.Default()
-	if *cfgFile != "" {
-		if cfg, err = config.Load(*cfgFile); err != nil {
-			var errs config.Errors
-			if errors.As(err, &errs) {
-				for _, e := range errs {
-					fmt.Fprintln(stderr, e.Error())
-				}
-			} else {
-				fmt.Fprintf(stderr, "wardprobe survey: %v\n", err)
+		switch {
+		case *scans < 1 || *scans > 5:
+			return usage("--scans must be 1..5")
+		case *pings < 0 || *pings > ping.MaxCount:
+			return usage("--pings must be 0..%d", ping.MaxCount)
+		case *pingEvery < 10*time.Millisecond || *pingEvery > 10*time.Second:
+			return usage("--ping-interval must be 10ms..10s")
+		case !(*radius > 0 && *radius <= 1):
+			return usage("--radius must be within 0..1 (a fraction of the plan's longer side)")
+		}
+		zl, err := newLog()
+		if err != nil {
+			return usage("%v", err)
+		}
+		cfg := kinds.Default()
+		if *cfgFile != "" {
+			if cfg, err = kinds.Load(*cfgFile); err != nil {
+				printErrors(stderr, *cfgFile, err)
+				return 1
 			}
-			return 1
 		}
-	}
+		return runSurvey(surveyOptions{cfg: cfg, planFile: *planFile, out: *out, listen: *listen, webCfg: *webCfg, scans: *scans,
+			pings: *pings, pingEvery: *pingEvery, radius: *radius}, zl, stderr)
+	}}
+}
+
+type surveyOptions struct {
+	cfg                   *config.Config
+	planFile, out, listen string
+	webCfg                string
+	scans, pings          int
+	pingEvery             time.Duration
+	radius                float64
+}
+
+// runSurvey opens the radio and the survey directory and serves the page
+// until SIGTERM or SIGINT.
+func runSurvey(o surveyOptions, zl zerolog.Logger, stderr io.Writer) int {
 	failf := func(format string, args ...any) int {
 		fmt.Fprintf(stderr, "wardprobe survey: "+format+"\n", args...)
 		return 1
 	}
+	cfg := o.cfg
 	rd, err := radio.Open(cfg.WiFi.Interface)
 	if err != nil {
 		return failf("the survey needs a Wi-Fi interface: %v", err)
 	}
 	defer rd.Close()
 	var plan *store.Plan
-	if *planFile != "" {
-		p, err := store.ReadPlan(*planFile)
+	if o.planFile != "" {
+		p, err := store.ReadPlan(o.planFile)
 		if err != nil {
 			return failf("%v", err)
 		}
 		plan = &p
 	}
 	loc := cfg.Location
-	st, err := store.Open(*out, store.Options{Plan: plan,
+	st, err := store.Open(o.out, store.Options{Plan: plan,
 		Label: store.Label{Site: loc.Site, Building: loc.Building, Floor: loc.Floor, Ward: loc.Ward}})
 	if err != nil {
 		return failf("%v", err)
@@ -143,73 +139,44 @@ func runSurvey(args []string, stdout, stderr io.Writer) int {
 	var targets []survey.PingTarget
 	timeout := time.Second
 	for _, t := range cfg.Targets {
-		if t.Kind == config.KindICMP {
-			targets = append(targets, survey.PingTarget{Name: t.Name, Address: t.Address, Size: t.PacketSize})
+		if spec, ok := t.Spec.(*icmp.Spec); ok {
+			targets = append(targets, survey.PingTarget{Name: t.Name, Address: spec.Address, Size: spec.PacketSize})
 			timeout = max(timeout, t.Timeout.D())
 		}
 	}
 	if len(targets) == 0 {
-		warnings = append(warnings, "the config has no ICMP target: loss, RTT and jitter are not measured.")
+		warnings = append(warnings, "the config has no icmp target: loss, RTT and jitter are not measured.")
 	}
 	for _, w := range warnings {
 		zl.Warn().Msg("survey: " + w)
 	}
-	capt := &survey.Capturer{Scanner: rd, Pinger: &ping.Pinger{Interface: cfg.WiFi.Interface}, Scans: *scans,
-		Targets: targets, Pings: *pings, PingInterval: *pingEvery, PingTimeout: timeout, SSIDs: cfg.WiFi.SSIDs}
+	capt := &survey.Capturer{Scanner: rd, Pinger: &ping.Pinger{Interface: cfg.WiFi.Interface}, Scans: o.scans,
+		Targets: targets, Pings: o.pings, PingInterval: o.pingEvery, PingTimeout: timeout, SSIDs: cfg.WiFi.SSIDs}
 	params := heatmap.DefaultParams()
-	params.Radius = *radius
+	params.Radius = o.radius
 	srv, err := surveyweb.New(surveyweb.Options{Store: st, Capturer: capt, Settings: settings, Params: params,
 		Warnings: warnings, Version: version, Log: zl})
 	if err != nil {
 		return failf("%v", err)
 	}
-	l, err := net.Listen("tcp", *listen)
+	l, err := webserve.Listen(o.listen)
 	if err != nil {
-		return failf("cannot listen on %s: %v", *listen, err)
+		return failf("%v", err)
 	}
 	pts, _ := st.Points()
 	lb := st.Label()
-	zl.Info().Str("address", l.Addr().String()).Str("dir", *out).Int("points", len(pts)).Str("interface", rd.Interface()).
+	zl.Info().Str("address", l.Addr().String()).Str("dir", o.out).Int("points", len(pts)).Str("interface", rd.Interface()).
 		Str("site", lb.Site).Str("building", lb.Building).Str("floor", lb.Floor).Str("standard", cfg.Standard).
 		Msg("survey: serving the survey page")
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := serve(ctx, l, srv, *webCfg, logging.Slog(zl)); err != nil {
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10,
+		ErrorLog: slog.NewLogLogger(logging.Slog(zl).Handler(), slog.LevelDebug)}
+	if err := webserve.Serve(ctx, l, hs, o.webCfg, logging.Slog(zl)); err != nil {
 		return failf("%v", err)
 	}
 	zl.Info().Msg("survey: stopped")
 	return 0
-}
-
-// serve serves h on l through exporter-toolkit (TLS, basic auth) until ctx ends.
-func serve(ctx context.Context, l net.Listener, h http.Handler, webCfg string, log *slog.Logger) error {
-	if webCfg != "" {
-		if err := web.Validate(webCfg); err != nil {
-			return fmt.Errorf("web config %s: %w", webCfg, err)
-		}
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
-	systemd := false
-	addrs := []string{l.Addr().String()}
-	errc := make(chan error, 1)
-	go func() {
-		errc <- web.Serve(l, srv, &web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &webCfg}, log)
-	}()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serving: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		_ = srv.Close()
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serving: %w", err)
-	}
-	return nil
 }
 
 // capNetAdmin is CAP_NET_ADMIN's bit in the capability sets.
@@ -253,40 +220,34 @@ func slug(l store.Label) string {
 	return b.String()
 }
 
-// surveyReport writes the report of each survey directory.
-func surveyReport(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("survey report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	outDir := fs.String("out", "", "directory to write the reports to (default: each survey's own directory)")
-	radius := fs.Float64("radius", heatmap.DefaultParams().Radius, "heatmap no-data radius, as a fraction of the plan's longer side")
-	fs.Usage = func() { fmt.Fprint(stderr, surveyUsage+"\nflags:\n"); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
+// surveyReportCommand is `wardprobe survey report DIR...`; surveyCommand
+// must have added `survey` first.
+func surveyReportCommand(app *kingpin.Application, stdout, stderr io.Writer) command {
+	cmd := app.GetCommand("survey").Command("report", "Write each survey's report: OUTDIR/<site>-<building>-<floor>.html "+
+		"(every layer, the not-spot register, the points, the standard) and ...-primary.png (for the Floor plan dashboard).")
+	outDir := cmd.Flag("out", "Directory to write the reports to (default: each survey's own directory).").PlaceHolder("OUTDIR").String()
+	radius := cmd.Flag("radius", "Heatmap no-data radius, as a fraction of the plan's longer side.").
+		Default(fmt.Sprint(heatmap.DefaultParams().Radius)).Float64()
+	dirs := cmd.Arg("dir", "Survey directories.").Required().Strings()
+	return command{cmd, func() int {
+		if !(*radius > 0 && *radius <= 1) {
+			fmt.Fprintln(stderr, "wardprobe survey report: --radius must be within 0..1")
+			return 2
 		}
-		return 2
-	}
-	if fs.NArg() == 0 {
-		fmt.Fprint(stderr, "wardprobe survey report: give at least one survey directory\n\n"+surveyUsage)
-		return 2
-	}
-	if !(*radius > 0 && *radius <= 1) {
-		fmt.Fprintln(stderr, "wardprobe survey report: --radius must be within 0..1")
-		return 2
-	}
-	params := heatmap.DefaultParams()
-	params.Radius = *radius
-	status := 0
-	for _, dir := range fs.Args() {
-		html, png, err := writeReport(dir, *outDir, params)
-		if err != nil {
-			fmt.Fprintf(stderr, "wardprobe survey report: %s: %v\n", dir, err)
-			status = 1
-			continue
+		params := heatmap.DefaultParams()
+		params.Radius = *radius
+		status := 0
+		for _, dir := range *dirs {
+			html, png, err := writeReport(dir, *outDir, params)
+			if err != nil {
+				fmt.Fprintf(stderr, "wardprobe survey report: %s: %v\n", dir, err)
+				status = 1
+				continue
+			}
+			fmt.Fprintf(stdout, "%s\n%s\n", html, png)
 		}
-		fmt.Fprintf(stdout, "%s\n%s\n", html, png)
-	}
-	return status
+		return status
+	}}
 }
 
 func writeReport(dir, outDir string, params heatmap.Params) (htmlPath, pngPath string, err error) {

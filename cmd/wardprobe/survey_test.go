@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wardprobe/wardprobe/config"
 	"github.com/wardprobe/wardprobe/internal/survey"
 	"github.com/wardprobe/wardprobe/internal/survey/store"
 	"github.com/wardprobe/wardprobe/probe/coverage"
+	"github.com/wardprobe/wardprobe/probe/kinds"
 )
 
 func TestSurveyReport(t *testing.T) {
@@ -30,7 +30,7 @@ func TestSurveyReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Parse("ward7.yml", []byte(`location: {site: "Royal Example Hospital", building: "Block B", floor: "2", ward: "Ward 7"}
+	cfg, err := kinds.Parse("ward7.yml", []byte(`location: {site: "Royal Example Hospital", building: "Block B", floor: "2", ward: "Ward 7"}
 standard: trust
 standards: {trust: {signal_dbm: -65}}
 wifi: {ssids: [CLINICAL]}
@@ -65,7 +65,7 @@ wifi: {ssids: [CLINICAL]}
 		t.Fatalf("%v; stdout %s", err, stdout.String())
 	}
 	page := string(html)
-	for _, want := range []string{"Royal Example Hospital", "Not-spot register", "signal ≥ -65 dBm", `Custom standard \u0026#34;trust\u0026#34;`,
+	for _, want := range []string{"Royal Example Hospital", "Not-spot register", "signal ≥ -65 dBm", "defined in ward7.yml",
 		"Leave-one-out error", "data:image/png;base64,", "no data (farther than the radius"} {
 		want = strings.NewReplacer(`\u0026#34;`, "&#34;").Replace(want)
 		if !strings.Contains(page, want) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wardprobe/wardprobe/internal/escape"
 	"github.com/wardprobe/wardprobe/probe/wifi"
 )
 
@@ -165,7 +166,7 @@ func (c *Capturer) Capture(ctx context.Context, x, y float64, progress func(Prog
 	case err != nil:
 		p.Warnings = append(p.Warnings, fmt.Sprintf("link unreadable: %v", err))
 	case ok:
-		l.SSID = EscapeSSID(l.SSID)
+		l.SSID = escape.String([]byte(l.SSID))
 		l.Channel, _ = wifi.Channel(l.FrequencyMHz)
 		if n, ok := noise[l.FrequencyMHz]; ok && l.NoiseDBM == nil {
 			l.NoiseDBM = &n
@@ -227,7 +228,7 @@ func merge(scans [][]Heard, noise map[int]float64) []BSS {
 			a := by[h.BSSID]
 			if a == nil {
 				ch, _ := wifi.Channel(h.FrequencyMHz)
-				a = &acc{b: BSS{BSSID: strings.ToLower(h.BSSID), SSID: EscapeSSID(h.SSID), FrequencyMHz: h.FrequencyMHz, Channel: ch}}
+				a = &acc{b: BSS{BSSID: strings.ToLower(h.BSSID), SSID: escape.String([]byte(h.SSID)), FrequencyMHz: h.FrequencyMHz, Channel: ch}}
 				by[h.BSSID] = a
 			}
 			a.sig = append(a.sig, h.SignalDBM)

@@ -59,70 +59,53 @@ func HeatmapInput(points []Point, ssids []string, w, h int) heatmap.Survey {
 func Anchors(s coverage.Settings) heatmap.Anchors {
 	st := s.Standards[s.Standard]
 	a := heatmap.Anchors{Standard: s.Standard, NotSpotDBM: s.NotSpotDBM, SignalDBM: s.NotSpotDBM, SNRDB: 25, LossRatio: 0.01}
-	if st.SignalDBM != nil {
-		a.SignalDBM = *st.SignalDBM
+	if v, ok := st.Limit("signal_dbm"); ok {
+		a.SignalDBM = v
 	}
 	a.SecondDBM = a.SignalDBM
-	if st.SecondAPDBM != nil {
-		a.SecondDBM = *st.SecondAPDBM
+	if v, ok := st.Limit("second_ap_dbm"); ok {
+		a.SecondDBM = v
 	}
-	if st.SNRDB != nil {
-		a.SNRDB, a.SNRFromStandard = *st.SNRDB, true
+	if v, ok := st.Limit("snr_db"); ok {
+		a.SNRDB, a.SNRFromStandard = v, true
 	}
-	if st.LossRatio != nil {
-		a.LossRatio, a.LossFromStandard = *st.LossRatio, true
+	if v, ok := st.Limit("loss_ratio"); ok {
+		a.LossRatio, a.LossFromStandard = v, true
 	}
 	return a
 }
 
-// builtinSources says where the built-in standards' thresholds come from
-// (README.md, "Standards").
-var builtinSources = map[string]string{
-	"nhs": "NHS England's connectivity guidance targets −65 dBm at all NHS settings (one NHS trust's published ward standard also uses −65 dBm).",
-	"voice": "Voice-over-Wi-Fi design guidance for clinical handsets (Cisco 7925G/7926G deployment guide: cell edge −67 dBm, SNR 25 dB, " +
-		"a second AP at −67 dBm; Cisco Wireless IP Telephony design guide: loss ≤ 1%, jitter ≤ 30 ms).",
-	"data": "wardprobe's standard for data-only devices, in line with common enterprise WLAN design practice (cell edge −72 dBm, SNR 20 dB, loss ≤ 2%).",
-}
-
 // StandardSource says where the thresholds of the config's standard come
-// from: the built-in standard's source, with any values the config
-// overrides, or the custom standard in the config file.
+// from (config.StandardSource), naming the standard and the config file.
 func StandardSource(c *config.Config) string {
-	name := c.Standard
-	src, builtin := builtinSources[name]
-	_, custom := c.Standards[name]
-	switch {
-	case builtin && custom:
-		return fmt.Sprintf("Built-in standard %q with values overridden in %s (standards.%s). Built-in source: %s", name, c.File, name, src)
-	case builtin:
-		return src
-	case custom:
-		return fmt.Sprintf("Custom standard %q defined in %s (standards.%s).", name, c.File, name)
+	src := c.StandardSource(c.Standard)
+	if _, custom := c.Standards[c.Standard]; custom {
+		src = strings.Replace(src, "this config", c.File, 1)
 	}
-	return fmt.Sprintf("Built-in standard %q.", name)
+	return fmt.Sprintf("%s (standard %q): %s", c.File, c.Standard, src)
 }
 
-// Describe lists a standard's thresholds in words, e.g.
-// "signal ≥ −65 dBm, loss ≤ 1%".
+// Describe lists a standard's thresholds in words, in the table's order,
+// e.g. "signal ≥ -65 dBm, loss ≤ 1%".
 func Describe(st config.Standard) string {
 	var out []string
-	if st.SignalDBM != nil {
-		out = append(out, fmt.Sprintf("signal ≥ %g dBm", *st.SignalDBM))
-	}
-	if st.SNRDB != nil {
-		out = append(out, fmt.Sprintf("SNR ≥ %g dB", *st.SNRDB))
-	}
-	if st.SecondAPDBM != nil {
-		out = append(out, fmt.Sprintf("second AP ≥ %g dBm", *st.SecondAPDBM))
-	}
-	if st.LossRatio != nil {
-		out = append(out, fmt.Sprintf("loss ≤ %g%%", 100**st.LossRatio))
-	}
-	if st.RTTSeconds != nil {
-		out = append(out, fmt.Sprintf("RTT ≤ %g ms", 1000**st.RTTSeconds))
-	}
-	if st.JitterSeconds != nil {
-		out = append(out, fmt.Sprintf("jitter ≤ %g ms", 1000**st.JitterSeconds))
+	for _, t := range config.Thresholds() {
+		v, ok := st.Limit(t.Key)
+		if !ok {
+			continue
+		}
+		cmp := "≤"
+		if t.AtLeast {
+			cmp = "≥"
+		}
+		switch t.Unit {
+		case config.UnitRatio:
+			out = append(out, fmt.Sprintf("%s %s %g%%", t.Check, cmp, 100*v))
+		case config.UnitSeconds:
+			out = append(out, fmt.Sprintf("%s %s %g ms", t.Check, cmp, 1000*v))
+		default:
+			out = append(out, fmt.Sprintf("%s %s %g %s", t.Check, cmp, v, t.Unit))
+		}
 	}
 	if len(out) == 0 {
 		return "no thresholds"

@@ -20,7 +20,8 @@ import (
 // BSS is one BSS heard at a point: the median of the scans that heard it.
 type BSS struct {
 	BSSID string `json:"bssid"`
-	// SSID is EscapeSSID of the raw SSID: non-UTF-8 bytes as \xNN.
+	// SSID is the raw SSID escaped as iw prints it (internal/escape):
+	// non-UTF-8 bytes and control characters as \xNN, a backslash as \\.
 	SSID         string `json:"ssid"`
 	Channel      int    `json:"channel"`
 	FrequencyMHz int    `json:"frequency_mhz"`

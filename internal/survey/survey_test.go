@@ -13,33 +13,6 @@ import (
 	"github.com/wardprobe/wardprobe/probe/coverage"
 )
 
-func TestEscapeSSID(t *testing.T) {
-	for _, c := range []struct{ raw, want string }{
-		{"CLINICAL", "CLINICAL"},
-		{"St Mary's Café", "St Mary's Café"},
-		{"Ward\xff7", `Ward\xff7`},
-		{"\xc3", `\xc3`},                     // a truncated UTF-8 sequence
-		{"a\\b", `a\x5cb`},                   // the backslash itself, so escapes are unambiguous
-		{"tab\there\x00", `tab\x09here\x00`}, // control characters
-		{"\u200bhidden", `\xe2\x80\x8bhidden`},
-		{"", ""},
-	} {
-		got := EscapeSSID(c.raw)
-		if got != c.want {
-			t.Errorf("EscapeSSID(%q) = %q, want %q", c.raw, got, c.want)
-		}
-		back, err := UnescapeSSID(got)
-		if err != nil || back != c.raw {
-			t.Errorf("UnescapeSSID(%q) = %q, %v; want %q", got, back, err, c.raw)
-		}
-	}
-	for _, bad := range []string{`\x`, `\x4`, `\xzz`, `\n`} {
-		if _, err := UnescapeSSID(bad); err == nil {
-			t.Errorf("UnescapeSSID(%q) accepted", bad)
-		}
-	}
-}
-
 // fakeScanner plays back scans.
 type fakeScanner struct {
 	scans   [][]Heard
@@ -206,7 +179,7 @@ func f64(v float64) *float64 { return &v }
 
 func settings() coverage.Settings {
 	return coverage.Settings{Standard: "ward", NotSpotDBM: -80, SSIDs: []string{"CLINICAL"},
-		Standards: map[string]config.Standard{"ward": {SignalDBM: f64(-65), SNRDB: f64(25), SecondAPDBM: f64(-67), LossRatio: f64(0.01)}}}
+		Standards: map[string]config.Standard{"ward": {"signal_dbm": -65, "snr_db": 25, "second_ap_dbm": -67, "loss_ratio": 0.01}}}
 }
 
 func point(signals ...float64) Point {

@@ -49,21 +49,20 @@ func (v Verdict) Failed() []Check {
 }
 
 // Counts reports whether a BSS of SSID ssid (escaped) counts for coverage:
-// it is one of ssids (as written in the config), or ssids is empty.
+// it is one of ssids (written in the config with the same escapes, so a
+// plain UTF-8 SSID is itself), or ssids is empty.
 func Counts(ssid string, ssids []string) bool {
-	if len(ssids) == 0 {
-		return true
-	}
-	return slices.ContainsFunc(ssids, func(s string) bool { return EscapeSSID(s) == ssid })
+	return len(ssids) == 0 || slices.Contains(ssids, ssid)
 }
 
 // Judge judges point p with the coverage rules of the fixed probes
 // (probe/coverage.Assess) against the standard s.Standard: the signal is the
 // strongest BSS of the configured SSIDs the scans heard (the AP a device
 // would roam to here, whatever the survey laptop happened to be associated
-// with), the second AP the next strongest of the same SSID, the SNR that
-// BSS's signal minus its channel's noise floor, and loss, RTT and jitter
-// come from the ping burst. A point where no BSS of the configured SSIDs was
+// with), the second AP the next strongest of the same SSID, the noise floor
+// that of its channel and the SNR its signal minus that noise, and loss, RTT
+// and jitter come from the ping burst. What a survey point does not measure
+// (retries, channel busy time, connect and roam times) is not judged. A point where no BSS of the configured SSIDs was
 // heard is "disconnected"; one whose every ICMP target lost every packet of
 // its burst is a not-spot.
 func Judge(p Point, s coverage.Settings) Verdict {

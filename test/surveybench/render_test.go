@@ -20,12 +20,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wardprobe/wardprobe/config"
 	"github.com/wardprobe/wardprobe/internal/survey"
 	"github.com/wardprobe/wardprobe/internal/survey/heatmap"
 	"github.com/wardprobe/wardprobe/internal/survey/report"
 	"github.com/wardprobe/wardprobe/internal/survey/store"
 	"github.com/wardprobe/wardprobe/probe/coverage"
+	"github.com/wardprobe/wardprobe/probe/kinds"
 	"github.com/wardprobe/wardprobe/probe/wifi"
 	"github.com/wardprobe/wardprobe/test/browser"
 	"github.com/wardprobe/wardprobe/test/lab"
@@ -61,7 +61,7 @@ func floor(b *testing.B, dir string) report.Data {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	cfg, err := config.Parse("bench.yml", []byte("standard: trust\nstandards: {trust: {signal_dbm: -65, snr_db: 25, loss_ratio: 0.01}}\nwifi: {ssids: [CLINICAL]}\n"))
+	cfg, err := kinds.Parse("bench.yml", []byte("standard: trust\nstandards: {trust: {signal_dbm: -65, snr_db: 25, loss_ratio: 0.01}}\nwifi: {ssids: [CLINICAL]}\n"))
 	if err != nil {
 		b.Fatal(err)
 	}

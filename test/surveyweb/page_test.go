@@ -34,8 +34,6 @@ import (
 	"github.com/wardprobe/wardprobe/test/browser"
 )
 
-func f64(v float64) *float64 { return &v }
-
 // plan draws a simple ward: walls, bays and a corridor, 1000×600.
 func plan(t *testing.T) store.Plan {
 	t.Helper()
@@ -85,7 +83,7 @@ func server(t *testing.T) (string, *radioState) {
 	t.Cleanup(func() { st.Close() })
 	rs := &radioState{dbm: -52}
 	settings := store.Settings{Coverage: coverage.Settings{Standard: "nhs", NotSpotDBM: -80, SSIDs: []string{"CLINICAL"},
-		Standards: map[string]config.Standard{"nhs": {SignalDBM: f64(-65)}}}, StandardSource: "NHS England's connectivity guidance: -65 dBm"}
+		Standards: map[string]config.Standard{"nhs": {"signal_dbm": -65}}}, StandardSource: "NHS England's connectivity guidance: -65 dBm"}
 	srv, err := web.New(web.Options{Store: st, Settings: settings, Params: heatmap.DefaultParams(), Log: zerolog.Nop(),
 		Capturer: &survey.Capturer{
 			Scanner: &surveytest.Scanner{Heard: rs.heard, Delay: 150 * time.Millisecond, NoiseDBM: map[int]float64{2412: -92, 5180: -95},

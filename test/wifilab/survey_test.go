@@ -23,12 +23,11 @@ import (
 // whose signals the medium sets: two strong, one weak.
 
 // surveyConfig is the survey's config in the guest: the station's
-// interface and SSID, the NHS −65 dBm figure as the ward's standard, and
-// the ward's gateway as the ICMP target.
+// interface and SSID, the built-in nhs standard (−65 dBm), and the ward's
+// gateway as the ICMP target.
 const surveyConfig = `probe: {name: wifilab-survey}
 location: {site: Lab, building: VM, floor: "0", ward: hwsim}
-standard: ward
-standards: {ward: {signal_dbm: -65}}
+standard: nhs
 wifi: {interface: wlan2, ssids: [` + ssid + `]}
 targets:
   - {name: gateway, kind: icmp, address: gateway, interval: 1s, timeout: 1s}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wardprobe/wardprobe/internal/escape"
 	"github.com/wardprobe/wardprobe/internal/survey"
 )
 
@@ -46,7 +47,7 @@ func TestAddMoveDeleteResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ssid := survey.EscapeSSID("CLIN\xffICAL")
+	ssid := escape.String([]byte("CLIN\xffICAL"))
 	var ids []uint64
 	for i := range 3 {
 		p, err := s.Add(survey.Point{X: 0.1 * float64(i+1), Y: 0.5, Time: time.Unix(1700000000, 0).UTC(),

@@ -25,8 +25,6 @@ import (
 	"github.com/wardprobe/wardprobe/probe/coverage"
 )
 
-func f64(v float64) *float64 { return &v }
-
 // wardSignal is what the fake radio hears at the last tapped position.
 type wardSignal struct {
 	mu  sync.Mutex
@@ -67,7 +65,7 @@ func newServer(t *testing.T) (*httptest.Server, *wardSignal) {
 	sc := &surveytest.Scanner{Heard: sig.heard, NoiseDBM: map[int]float64{2412: -95, 5180: -95},
 		LinkTo: &survey.Link{Interface: "wlan0", SSID: "CLINICAL", BSSID: "02:00:00:00:00:00", FrequencyMHz: 2412, SignalDBM: -50}}
 	settings := store.Settings{Coverage: coverage.Settings{Standard: "nhs", NotSpotDBM: -80, SSIDs: []string{"CLINICAL"},
-		Standards: map[string]config.Standard{"nhs": {SignalDBM: f64(-65)}}}, StandardSource: "test"}
+		Standards: map[string]config.Standard{"nhs": {"signal_dbm": -65}}}, StandardSource: "test"}
 	srv, err := New(Options{Store: st, Settings: settings, Params: heatmap.DefaultParams(), Log: zerolog.Nop(),
 		Capturer: &survey.Capturer{Scanner: sc, Pinger: &surveytest.Pinger{RTT: 3 * time.Millisecond}, Scans: 2, Pings: 5,
 			PingInterval: time.Millisecond, PingTimeout: time.Second, Targets: []survey.PingTarget{{Name: "gateway", Address: "gateway"}},
