@@ -101,7 +101,11 @@ func surveyLab(t *testing.T, v *vm) {
 	var captured []survey.Point
 	var worst float64
 	for _, s := range spots {
-		v.mustRun(t, fmt.Sprintf("medium ctl signal 0 2 %d && medium ctl signal 1 2 %d", s.ap1, s.ap2), 10*time.Second)
+		// The station must be associated for the ping burst to mean
+		// anything (a reconnect is slow under emulation).
+		v.mustRun(t, fmt.Sprintf(`medium ctl signal 0 2 %d && medium ctl signal 1 2 %d
+for i in $(seq 120); do wpa_cli -i wlan2 status | grep -q wpa_state=COMPLETED && exit 0; sleep 0.5; done
+echo "wlan2 is not associated"; wpa_cli -i wlan2 status; exit 1`, s.ap1, s.ap2), 70*time.Second)
 		start := time.Now()
 		out := v.mustRun(t, fmt.Sprintf(`wget -qO- --header 'Content-Type: application/json' --post-data '{"x":%g,"y":%g}' http://127.0.0.1:9811/api/v1/points`, s.x, s.y),
 			3*time.Minute)
