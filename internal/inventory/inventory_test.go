@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/wardprobe/wardprobe/config"
-	"github.com/wardprobe/wardprobe/probe/kinds"
 	"github.com/wardprobe/wardprobe/dashboards"
+	"github.com/wardprobe/wardprobe/probe/kinds"
 )
 
 const example = "../../deploy/inventory/example.yml"

@@ -510,6 +510,7 @@ ip route add default via 10.99.0.1 dev wlan2`, 90*time.Second)
 		})
 		t.Logf("wlan2 back: %s (after %s)", link(s), took.Round(100*time.Millisecond))
 	})
+	t.Run("survey", func(t *testing.T) { surveyLab(t, v) }) // survey_test.go
 	t.Logf("Wi-Fi lab finished in %s", time.Since(began).Round(time.Second))
 	if testing.Verbose() {
 		logs()
