@@ -20,11 +20,11 @@ import (
 	"time"
 
 	"github.com/mdlayher/genetlink"
-	"github.com/mdlayher/netlink"
 	mdwifi "github.com/mdlayher/wifi"
 	"golang.org/x/sys/unix"
 
 	"github.com/wardprobe/wardprobe/internal/survey"
+	"github.com/wardprobe/wardprobe/probe/wifi"
 )
 
 // Timeouts.
@@ -231,17 +231,17 @@ func (r *Radio) Link(context.Context) (survey.Link, bool, error) {
 	if err != nil {
 		return survey.Link{}, false, err
 	}
-	i := slices.IndexFunc(bss, func(b bssEntry) bool { return b.status == statusAssociated })
+	i := slices.IndexFunc(bss, func(b wifi.ScanEntry) bool { return b.Status == wifi.StatusAssociated })
 	if i < 0 {
 		return survey.Link{}, false, nil
 	}
 	b := bss[i]
-	l := survey.Link{Interface: ifi.Name, SSID: b.ssid, BSSID: b.bssid, FrequencyMHz: b.freq, SignalDBM: b.signal}
+	l := survey.Link{Interface: ifi.Name, SSID: b.SSID, BSSID: b.BSSID, FrequencyMHz: b.FrequencyMHz, SignalDBM: b.Signal}
 	_ = r.c.SetDeadline(time.Now().Add(CallTimeout))
 	sts, err := r.c.StationInfo(ifi)
 	if err == nil {
 		for _, st := range sts {
-			if st == nil || st.HardwareAddr.String() != b.bssid {
+			if st == nil || st.HardwareAddr.String() != b.BSSID {
 				continue
 			}
 			switch {
@@ -289,27 +289,18 @@ func (r *Radio) dump(ifi *mdwifi.Interface) ([]survey.Heard, error) {
 	}
 	out := make([]survey.Heard, 0, len(bss))
 	for _, b := range bss {
-		out = append(out, survey.Heard{BSSID: b.bssid, SSID: b.ssid, FrequencyMHz: b.freq, SignalDBM: b.signal, Age: b.age})
+		out = append(out, survey.Heard{BSSID: b.BSSID, SSID: b.SSID, FrequencyMHz: b.FrequencyMHz, SignalDBM: b.Signal, Age: b.Age})
 	}
 	return out, nil
 }
 
 // dumpBSS runs an nl80211 GET_SCAN dump.
-func (r *Radio) dumpBSS(ifi *mdwifi.Interface) ([]bssEntry, error) {
-	ae := netlink.NewAttributeEncoder()
-	ae.Uint32(unix.NL80211_ATTR_IFINDEX, uint32(ifi.Index))
-	data, err := ae.Encode()
-	if err != nil {
-		return nil, err
-	}
+func (r *Radio) dumpBSS(ifi *mdwifi.Interface) ([]wifi.ScanEntry, error) {
 	_ = r.gc.SetDeadline(time.Now().Add(CallTimeout))
-	msgs, err := r.gc.Execute(genetlink.Message{
-		Header: genetlink.Header{Command: unix.NL80211_CMD_GET_SCAN, Version: r.fam.Version},
-		Data:   data,
-	}, r.fam.ID, netlink.Request|netlink.Dump)
+	es, err := wifi.DumpScan(r.gc, r.fam, ifi.Index)
 	if err != nil {
 		r.reset()
 		return nil, fmt.Errorf("reading the scan results of %s: %w", ifi.Name, err)
 	}
-	return parseScanDump(msgs)
+	return es, nil
 }
