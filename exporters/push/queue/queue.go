@@ -140,7 +140,6 @@ type Queue struct {
 	refs    map[string]chunks.HeadSeriesRef
 	nextRef chunks.HeadSeriesRef
 	enc     record.Encoder
-	buf     []byte
 	key     []byte
 
 	rd           *reader
@@ -466,6 +465,13 @@ func (q *Queue) roll() error {
 	q.segs = append(q.segs, &segment{index: i})
 	clear(q.refs)
 	return nil
+}
+
+// SetBounds changes MaxBytes and MaxAge (they apply at the next Enforce and Next).
+func (q *Queue) SetBounds(maxBytes int64, maxAge time.Duration) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.opts.MaxBytes, q.opts.MaxAge = maxBytes, maxAge
 }
 
 // Sync makes everything written so far durable (one fsync of the segment
