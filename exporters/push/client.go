@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/wardprobe/wardprobe/exporters/push/queue"
@@ -74,14 +75,24 @@ func redactURL(u *url.URL) string {
 // grouping them by series (samples of a series stay in queue order, which
 // is timestamp order).
 func (c *client) encode(samples []queue.Sample) ([]byte, error) {
-	idx := make(map[string]int, 256)
+	type entry struct {
+		ls labels.Labels
+		i  int
+	}
+	idx := make(map[uint64][]entry, 256) // by label hash; a collision keeps both
 	c.req.Timeseries = c.req.Timeseries[:0]
 	for _, s := range samples {
-		k := s.Labels.String()
-		i, ok := idx[k]
-		if !ok {
+		h := s.Labels.Hash()
+		i := -1
+		for _, e := range idx[h] {
+			if labels.Equal(e.ls, s.Labels) {
+				i = e.i
+				break
+			}
+		}
+		if i < 0 {
 			i = len(c.req.Timeseries)
-			idx[k] = i
+			idx[h] = append(idx[h], entry{s.Labels, i})
 			c.req.Timeseries = append(c.req.Timeseries, prompb.TimeSeries{Labels: prompb.FromLabels(s.Labels, nil)})
 		}
 		ts := &c.req.Timeseries[i]

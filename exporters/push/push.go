@@ -32,6 +32,9 @@ const (
 	DefaultMaxSamplesPerSend = 2000 // Prometheus' max_samples_per_send
 	DefaultMinBackoff        = 250 * time.Millisecond
 	DefaultMaxBackoff        = 5 * time.Second // Prometheus' max_backoff
+	// shutdownGrace bounds how long a request in flight may go on once the
+	// pusher stops.
+	shutdownGrace = 5 * time.Second
 	// splitBudget is how many extra requests one rejected batch may cost
 	// while it is split in halves to find the samples the receiver refuses.
 	splitBudget = 16
@@ -420,7 +423,9 @@ func (p *Pusher) ack(q *queue.Queue, b queue.Batch, n int) {
 func (p *Pusher) deliver(ctx context.Context, samples []queue.Sample, budget *int, down *bool, backoffs *int) bool {
 	for {
 		opts, cl := p.current()
-		res := cl.send(ctx, samples)
+		rctx, done := graceful(ctx)
+		res := cl.send(rctx, samples)
+		done()
 		p.m.requestBytes.Add(float64(res.bytes))
 		if res.outcome != sent && ctx.Err() != nil {
 			return false
@@ -462,6 +467,20 @@ func (p *Pusher) deliver(ctx context.Context, samples []queue.Sample, budget *in
 			return false
 		}
 	}
+}
+
+// graceful returns a context for one request that outlives ctx by
+// shutdownGrace: when the pusher stops (SIGTERM, or a switch to a new queue
+// directory) a request in flight may finish, so samples the receiver took
+// are recorded as sent rather than sent again later (or, after a switch,
+// behind newer ones).
+func graceful(ctx context.Context) (context.Context, context.CancelFunc) {
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(shutdownGrace, cancel)
+		context.AfterFunc(rctx, func() { t.Stop() })
+	})
+	return rctx, func() { stop(); cancel() }
 }
 
 // backoff is the wait before retry n (0, 1, ...): doubling from lo to hi,
