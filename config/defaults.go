@@ -17,6 +17,7 @@ const (
 	DefaultThroughputBytes = ByteSize(100 << 20)
 	DefaultThroughputDaily = ByteSize(2 << 30)
 	DefaultPushInterval    = Duration(15 * time.Second)
+	DefaultPushTimeout     = Duration(30 * time.Second)
 	DefaultPushQueueDir    = "/var/lib/wardprobe/queue"
 	DefaultPushQueueBytes  = ByteSize(512 << 20)
 	DefaultPushQueueAge    = Duration(168 * time.Hour)
@@ -71,6 +72,7 @@ func applyDefaults(c *Config, kinds Kinds) {
 	}
 	if p := c.Push; p != nil {
 		setDur(&p.Interval, DefaultPushInterval)
+		setDur(&p.Timeout, DefaultPushTimeout)
 		if p.QueueDir == "" {
 			p.QueueDir = DefaultPushQueueDir
 		}

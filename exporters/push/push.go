@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/url"
 	"sync"
 	"time"
@@ -151,11 +152,28 @@ func newClient(o Options) (*client, error) {
 	if err := hc.Validate(); err != nil {
 		return nil, fmt.Errorf("push: %w", err)
 	}
-	h, err := config.NewClientFromConfig(hc, "wardprobe_push", config.WithUserAgent(o.UserAgent))
+	h, err := config.NewClientFromConfig(hc, "wardprobe_push", config.WithUserAgent(o.UserAgent),
+		config.WithDialContextFunc(dialAbortive))
 	if err != nil {
 		return nil, fmt.Errorf("push: %w", err)
 	}
 	return &client{url: o.URL, redacted: redactURL(u), hc: h, timeout: o.Timeout, userAgent: o.UserAgent}, nil
+}
+
+// dialAbortive dials TCP with SO_LINGER 0, so closing a connection (as the
+// client does to a request that timed out) resets it at once. With a normal
+// close the kernel would go on retransmitting the abandoned request until
+// the path came back, and the receiver would take it late: after its retry,
+// perhaps after newer samples (twice over, or out of order).
+func dialAbortive(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	return c, nil
 }
 
 // Pusher samples a Gatherer into a queue and sends the queue to a receiver.

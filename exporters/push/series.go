@@ -76,12 +76,15 @@ func (f *flattener) flatten(mfs []*dto.MetricFamily, now int64, out []queue.Samp
 }
 
 // labels builds a series' label set: __name__, the metric's labels and extra
-// name/value pairs.
+// name/value pairs. A label with an empty value is left out, as a scrape
+// stores it (an empty label is no label).
 func (f *flattener) labels(name string, lps []*dto.LabelPair, extra ...string) labels.Labels {
 	f.b.Reset()
 	f.b.Add(model.MetricNameLabel, name)
 	for _, lp := range lps {
-		f.b.Add(lp.GetName(), lp.GetValue())
+		if lp.GetValue() != "" {
+			f.b.Add(lp.GetName(), lp.GetValue())
+		}
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		f.b.Add(extra[i], extra[i+1])

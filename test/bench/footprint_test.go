@@ -72,6 +72,17 @@ type figure struct {
 	packets string
 }
 
+// wardprobeAtInfo starts wardprobe in ns on configYAML, logging at info
+// level as a deployed probe does.
+func wardprobeAtInfo(b *testing.B, l *lab.Lab, bin, ns, configYAML string) *lab.Daemon {
+	path := b.TempDir() + "/wardprobe.yml"
+	if err := os.WriteFile(path, []byte(configYAML), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return l.WardprobeArgs(ns, "http://127.0.0.1:9810",
+		bin, "run", "--config", path, "--web.listen-address", "127.0.0.1:9810", "--log.level", "info")
+}
+
 // pushFigures is what the push-on run measured.
 type pushFigures struct {
 	cpu                      float64
@@ -127,7 +138,7 @@ func BenchmarkFootprint(b *testing.B) {
 		}
 		cfg.WriteString("  - {name: dns, kind: dns, server: 10.77.0.2, query: epr.lab, interval: 10s}\n")
 		cfg.WriteString("  - {name: web, kind: http, url: \"http://10.77.0.2:8080/\", interval: 10s}\n")
-		d := l.Wardprobe(bin, ns, cfg.String(), "--log.level", "info")
+		d := wardprobeAtInfo(b, l, bin, ns, cfg.String())
 		time.Sleep(runFor)
 		cpu, rss, err := usage(d.Cmd.Process.Pid)
 		if err != nil {
@@ -277,7 +288,7 @@ func pushRun(b *testing.B, l *lab.Lab, bin string) pushFigures {
 	cfg.WriteString("  - {name: dns, kind: dns, server: 10.77.0.2, query: epr.lab, interval: 10s}\n")
 	cfg.WriteString("  - {name: web, kind: http, url: \"http://10.77.0.2:8080/\", interval: 10s}\n")
 	fmt.Fprintf(&cfg, "push: {url: \"http://10.77.0.2:9090/api/v1/write\", interval: 1s, queue_dir: %s}\n", b.TempDir())
-	d := l.Wardprobe(bin, ns, cfg.String(), "--log.level", "info")
+	d := wardprobeAtInfo(b, l, bin, ns, cfg.String())
 	time.Sleep(runFor)
 	pid := d.Cmd.Process.Pid
 	cpu, rss, err := usage(pid)

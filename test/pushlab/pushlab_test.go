@@ -40,21 +40,31 @@ const (
 )
 
 // outageFor is how long the path is cut: many push intervals (1 s), with a
-// kill -9 and a restart of the probe in the middle.
-const outageFor = 14 * time.Second
+// kill -9 and a restart of the probe in the middle. PUSHLAB_OUTAGE (a Go
+// duration) sets a longer one for a manual run.
+func outageFor(t *testing.T) time.Duration {
+	if s := os.Getenv("PUSHLAB_OUTAGE"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			t.Fatalf("PUSHLAB_OUTAGE: %v", err)
+		}
+		return d
+	}
+	return 14 * time.Second
+}
 
-func probeConfig(pushURL, queueDir string) string {
+func probeConfig(pushURL, port, queueDir string) string {
 	return fmt.Sprintf(`probe: {name: %s}
 location: {site: %q, building: %q, floor: %q, ward: %q, spot: "Bay 1", x: 0.5, y: 0.5}
 targets:
   - {name: store-icmp, kind: icmp, address: %s, interval: 1s}
-  - {name: store-tcp, kind: tcp, address: "%s:9", interval: 5s}
+  - {name: store-tcp, kind: tcp, address: "%s:%s", interval: 1s}
 push:
   url: %s
   interval: 1s
   timeout: 2s
   queue_dir: %s
-`, probeName, site, building, floor, ward, storeAddr, storeAddr, pushURL, queueDir)
+`, probeName, site, building, floor, ward, storeAddr, storeAddr, port, pushURL, queueDir)
 }
 
 // network builds the probe's namespace and the receiver's, joined by a veth pair.
@@ -122,6 +132,7 @@ func pushing(t *testing.T, s store, timeout time.Duration) {
 // outageResult is what an outage run measured.
 type outageResult struct {
 	probe               *lab.Daemon
+	started             time.Time // the probe's first start
 	samples, series     int
 	outage, coveredSpan time.Duration
 }
@@ -130,8 +141,9 @@ type outageResult struct {
 func outage(t *testing.T, l *lab.Lab, s store, probeNS string) outageResult {
 	t.Helper()
 	queueDir := t.TempDir()
-	cfg := probeConfig(s.writeURL(), queueDir)
-	d := l.Wardprobe(wardprobeBin, probeNS, cfg, "--log.level", "info")
+	cfg := probeConfig(s.writeURL(), s.port(), queueDir)
+	started := time.Now()
+	d := l.Wardprobe(wardprobeBin, probeNS, cfg)
 	pushing(t, s, 30*time.Second)
 
 	cutAt := time.Now()
@@ -139,7 +151,7 @@ func outage(t *testing.T, l *lab.Lab, s store, probeNS string) outageResult {
 	d.WaitFor(t, 20*time.Second, "failed pushes", func(m lab.Samples) bool {
 		return m.Value("wardprobe_push_send_failures_total", "reason", "timeout")+m.Value("wardprobe_push_send_failures_total", "reason", "network") > 0
 	})
-	time.Sleep(time.Until(cutAt.Add(outageFor / 2)))
+	time.Sleep(time.Until(cutAt.Add(outageFor(t) / 2)))
 	// kill -9 mid-outage: no chance to write anything out.
 	if err := d.Cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -147,9 +159,9 @@ func outage(t *testing.T, l *lab.Lab, s store, probeNS string) outageResult {
 	<-d.Done()
 	killedAt := time.Now()
 	time.Sleep(time.Second)
-	d = l.Wardprobe(wardprobeBin, probeNS, cfg, "--log.level", "info")
+	d = l.Wardprobe(wardprobeBin, probeNS, cfg)
 	restartedAt := time.Now()
-	time.Sleep(time.Until(cutAt.Add(outageFor)))
+	time.Sleep(time.Until(cutAt.Add(outageFor(t))))
 	m, err := d.Metrics()
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +174,7 @@ func outage(t *testing.T, l *lab.Lab, s store, probeNS string) outageResult {
 	snap := copyDir(t, queueDir)
 	restore(t, l, probeNS)
 	restoredAt := time.Now()
-	d.WaitFor(t, 60*time.Second, "the backlog sent", func(m lab.Samples) bool {
+	d.WaitFor(t, 60*time.Second+outageFor(t)/4, "the backlog sent", func(m lab.Samples) bool {
 		return m.Value("wardprobe_push_samples_pending") == 0 && m.Value("wardprobe_push_samples_sent_total") > 0
 	})
 
@@ -207,15 +219,22 @@ func outage(t *testing.T, l *lab.Lab, s store, probeNS string) outageResult {
 				in = append(in, p)
 			}
 		}
-		if !slices.EqualFunc(in, want, point.equal) {
+		if !slices.EqualFunc(in, want, func(a, b point) bool { return a.equalWithin(b, s.precision()) }) {
 			t.Errorf("%s: %s holds %d samples over %v..%v, the queue %d:\n got  %v\n want %v", s.name(), k, len(in),
 				time.UnixMilli(lo).Format(time.TimeOnly), time.UnixMilli(hi).Format(time.TimeOnly), len(want), short(in), short(want))
 		}
 		total += len(want)
 	}
-	t.Logf("%s: outage of %v (kill -9 and restart in it): %d queued samples of %d series, spanning %v, arrived exactly once with their timestamps",
-		s.name(), restoredAt.Sub(cutAt).Round(100*time.Millisecond), total, len(pending), last.Sub(first).Round(time.Second))
-	return outageResult{probe: d, samples: total, series: len(pending), outage: restoredAt.Sub(cutAt), coveredSpan: last.Sub(first)}
+	m, err = d.Metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: outage of %v (kill -9 and restart in it): %d queued samples of %d series, spanning %v, arrived exactly once with their timestamps; "+
+		"backfilled in %v; queue bytes written %.0f, request bytes %.0f, fsyncs %.0f",
+		s.name(), restoredAt.Sub(cutAt).Round(100*time.Millisecond), total, len(pending), last.Sub(first).Round(time.Second),
+		time.Since(restoredAt).Round(100*time.Millisecond), m.Value("wardprobe_push_queue_disk_bytes_written_total"),
+		m.Value("wardprobe_push_request_bytes_total"), m.Value("wardprobe_push_queue_syncs_total"))
+	return outageResult{probe: d, started: started, samples: total, series: len(pending), outage: restoredAt.Sub(cutAt), coveredSpan: last.Sub(first)}
 }
 
 // buildInfoKey finds the build_info series among pending's keys.
@@ -254,6 +273,21 @@ func TestOutageBackfillVictoriaMetrics(t *testing.T) {
 	l := lab.New(t)
 	probeNS, storeNS := network(l)
 	v := startVictoria(t, l, vmBin, storeNS, storeAddr+":8428")
-	outage(t, l, v, probeNS)
-	dashboardQueries(t, v)
+	r := outage(t, l, v, probeNS)
+	// The dashboards show rates of the probe's results: wait until the
+	// restarted probe's targets have answered a few times, in VictoriaMetrics.
+	deadline := time.Now().Add(30 * time.Second)
+	for q := fmt.Sprintf(`wardprobe_icmp_rtt_seconds_count{probe=%q} >= 3 and on (probe) wardprobe_tcp_connect_seconds_count{probe=%[1]q} >= 3`, probeName); ; {
+		if _, err := v.get("/internal/force_flush", nil); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := v.query(t, q); err == nil && n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the restarted probe's results did not reach VictoriaMetrics")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	dashboardQueries(t, v, r.started)
 }

@@ -48,8 +48,16 @@ type point struct {
 	V float64
 }
 
-func (p point) equal(o point) bool {
-	return p.T == o.T && (p.V == o.V || math.IsNaN(p.V) && math.IsNaN(o.V))
+// equalWithin reports whether p and o have the same timestamp and values
+// equal to within rel (relative).
+func (p point) equalWithin(o point, rel float64) bool {
+	if p.T != o.T {
+		return false
+	}
+	if p.V == o.V || math.IsNaN(p.V) && math.IsNaN(o.V) {
+		return true
+	}
+	return math.Abs(p.V-o.V) <= rel*math.Max(math.Abs(p.V), math.Abs(o.V))
 }
 
 // store is a remote-write receiver the lab reads back from.
@@ -63,6 +71,10 @@ type store interface {
 	raw(t *testing.T, selector string, start, end time.Time) map[string][]point
 	// query runs an instant PromQL query and returns the number of results.
 	query(t *testing.T, q string) (int, error)
+	// precision is the relative error the store's float storage allows.
+	precision() float64
+	// port is the store's TCP port (the lab probe's tcp target).
+	port() string
 }
 
 // api is an HTTP JSON API reached inside a namespace.
@@ -95,6 +107,7 @@ type queryResult struct {
 		Result     []struct {
 			Metric map[string]string `json:"metric"`
 			Values [][2]any          `json:"values"`
+			Value  [2]any            `json:"value"`
 		} `json:"result"`
 	} `json:"data"`
 	Error string `json:"error"`
@@ -125,8 +138,10 @@ type prometheus struct {
 	addr string
 }
 
-func (p *prometheus) name() string     { return "Prometheus" }
-func (p *prometheus) writeURL() string { return "http://" + p.addr + "/api/v1/write" }
+func (p *prometheus) name() string       { return "Prometheus" }
+func (p *prometheus) precision() float64 { return 0 } // float64 as written
+func (p *prometheus) port() string       { return "9090" }
+func (p *prometheus) writeURL() string   { return "http://" + p.addr + "/api/v1/write" }
 
 // startPrometheus runs Prometheus in ns on addr with the remote-write
 // receiver and an out-of-order window (as the README tells a receiving
@@ -180,8 +195,13 @@ type victoria struct {
 	addr string
 }
 
-func (v *victoria) name() string     { return "VictoriaMetrics" }
-func (v *victoria) writeURL() string { return "http://" + v.addr + "/api/v1/write" }
+func (v *victoria) name() string { return "VictoriaMetrics" }
+
+// precision: VictoriaMetrics stores a value as a decimal mantissa and
+// exponent, which may change its last binary digit or two.
+func (v *victoria) precision() float64 { return 1e-12 }
+func (v *victoria) port() string       { return "8428" }
+func (v *victoria) writeURL() string   { return "http://" + v.addr + "/api/v1/write" }
 
 // startVictoria runs VictoriaMetrics in ns on addr. Queries see the newest
 // samples at once (-search.latencyOffset=0; the default hides the last 30 s)
