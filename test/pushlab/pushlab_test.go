@@ -177,6 +177,7 @@ func outage(t *testing.T, l *lab.Lab, s store, probeNS string) outageResult {
 	d.WaitFor(t, 60*time.Second+outageFor(t)/4, "the backlog sent", func(m lab.Samples) bool {
 		return m.Value("wardprobe_push_samples_pending") == 0 && m.Value("wardprobe_push_samples_sent_total") > 0
 	})
+	backfilled := time.Since(restoredAt)
 
 	pending := map[string][]point{}
 	var minT, maxT int64 = 1 << 62, 0
@@ -232,7 +233,7 @@ func outage(t *testing.T, l *lab.Lab, s store, probeNS string) outageResult {
 	t.Logf("%s: outage of %v (kill -9 and restart in it): %d queued samples of %d series, spanning %v, arrived exactly once with their timestamps; "+
 		"backfilled in %v; queue bytes written %.0f, request bytes %.0f, fsyncs %.0f",
 		s.name(), restoredAt.Sub(cutAt).Round(100*time.Millisecond), total, len(pending), last.Sub(first).Round(time.Second),
-		time.Since(restoredAt).Round(100*time.Millisecond), m.Value("wardprobe_push_queue_disk_bytes_written_total"),
+		backfilled.Round(100*time.Millisecond), m.Value("wardprobe_push_queue_disk_bytes_written_total"),
 		m.Value("wardprobe_push_request_bytes_total"), m.Value("wardprobe_push_queue_syncs_total"))
 	return outageResult{probe: d, started: started, samples: total, series: len(pending), outage: restoredAt.Sub(cutAt), coveredSpan: last.Sub(first)}
 }
