@@ -1,7 +1,6 @@
 package pushlab
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,8 +30,7 @@ func dashboardQueries(t *testing.T, s store, since time.Time) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no dashboards: %v", err)
 	}
-	vars := map[string]string{"site": site, "building": building, "floor": floor, "ward": ward, "probe": probeName,
-		"target": ".*", "datasource": "x"}
+	loc := map[string]string{"site": site, "building": building, "floor": floor, "ward": ward, "probe": probeName}
 	total, withData := 0, 0
 	absent := map[string]bool{}
 	for _, f := range files {
@@ -40,16 +38,40 @@ func dashboardQueries(t *testing.T, s store, since time.Time) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var raw any
-		if err := json.Unmarshal(b, &raw); err != nil {
+		d, err := promcheck.ReadDashboard(b)
+		if err != nil {
 			t.Fatal(err)
 		}
-		for _, e := range exprs(raw) {
-			q := promcheck.Substitute(e, vars)
+		// The probe's location, one value each; All elsewhere (targets).
+		sel := map[string]promcheck.Selection{}
+		for _, v := range d.Variables {
+			if v.Type != "query" {
+				continue
+			}
+			if val, ok := loc[v.Name]; ok {
+				sel[v.Name] = promcheck.Selection{Values: []string{val}}
+			} else {
+				sel[v.Name] = promcheck.Selection{All: true}
+			}
+		}
+		vals, err := d.Values(sel)
+		if err != nil {
+			t.Fatalf("%s: %v", filepath.Base(f), err)
+		}
+		for _, dq := range d.Queries {
+			v := vals
+			if dq.Repeat != "" {
+				v = promcheck.Scoped(vals, dq.Repeat, loc[dq.Repeat])
+			}
+			q, err := promcheck.Interpolate(dq.Expr, v)
+			if err != nil {
+				t.Errorf("%s %s: %v", filepath.Base(f), dq.Where(), err)
+				continue
+			}
 			total++
 			n, err := s.query(t, q)
 			if err != nil {
-				t.Errorf("%s: %s: %v\n  query: %s", s.name(), filepath.Base(f), err, q)
+				t.Errorf("%s: %s %s: %v\n  query: %s", s.name(), filepath.Base(f), dq.Where(), err, q)
 				continue
 			}
 			if n > 0 {
@@ -59,33 +81,33 @@ func dashboardQueries(t *testing.T, s store, since time.Time) {
 			// No data: fine only if one of its selectors selects nothing
 			// pushed, or a subquery's step is longer than the probe has run
 			// (its steps fall where there is no data yet).
-			expr, err := promcheck.Parse(q)
+			expr, err := parser.ParseExpr(q)
 			if err != nil {
 				t.Errorf("%s: %v", filepath.Base(f), err)
 				continue
 			}
 			young := false
+			var missing []string
 			parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
-				if sq, ok := n.(*parser.SubqueryExpr); ok && sq.Step > time.Since(since) {
-					young = true
+				switch x := n.(type) {
+				case *parser.SubqueryExpr:
+					young = young || x.Step > time.Since(since)
+				case *parser.VectorSelector:
+					c, err := s.query(t, "count("+x.String()+")")
+					if err != nil {
+						t.Errorf("%s: %v", x, err)
+					}
+					if c == 0 {
+						missing = append(missing, x.Name)
+					}
 				}
 				return nil
 			})
 			if young {
 				continue
 			}
-			var missing []string
-			for _, sel := range promcheck.Selectors(expr) {
-				c, err := s.query(t, "count("+sel.String()+")")
-				if err != nil {
-					t.Errorf("%s: %v", sel, err)
-				}
-				if c == 0 {
-					missing = append(missing, sel.Name)
-				}
-			}
 			if len(missing) == 0 {
-				t.Errorf("%s: %s returns no data though the probe pushed every series it selects:\n  %s", s.name(), filepath.Base(f), q)
+				t.Errorf("%s: %s %s returns no data though the probe pushed every series it selects:\n  %s", s.name(), filepath.Base(f), dq.Where(), q)
 			}
 			for _, m := range missing {
 				absent[m] = true
@@ -102,24 +124,4 @@ func dashboardQueries(t *testing.T, s store, since time.Time) {
 	if withData < total/3 {
 		t.Errorf("only %d of %d dashboard queries returned data", withData, total)
 	}
-}
-
-// exprs returns every "expr" string in a dashboard's JSON.
-func exprs(v any) []string {
-	var out []string
-	switch x := v.(type) {
-	case []any:
-		for _, e := range x {
-			out = append(out, exprs(e)...)
-		}
-	case map[string]any:
-		for k, e := range x {
-			if s, ok := e.(string); ok && k == "expr" {
-				out = append(out, s)
-				continue
-			}
-			out = append(out, exprs(e)...)
-		}
-	}
-	return out
 }
