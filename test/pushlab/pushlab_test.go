@@ -231,11 +231,25 @@ func outage(t *testing.T, l *lab.Lab, s store, probeNS string) outageResult {
 		t.Fatal(err)
 	}
 	t.Logf("%s: outage of %v (kill -9 and restart in it): %d queued samples of %d series, spanning %v, arrived exactly once with their timestamps; "+
-		"backfilled in %v; queue bytes written %.0f, request bytes %.0f, fsyncs %.0f",
+		"backfilled in %v; queue bytes written %.0f, request bytes %.0f, fsyncs %.0f; the restarted probe's %s",
 		s.name(), restoredAt.Sub(cutAt).Round(100*time.Millisecond), total, len(pending), last.Sub(first).Round(time.Second),
 		backfilled.Round(100*time.Millisecond), m.Value("wardprobe_push_queue_disk_bytes_written_total"),
-		m.Value("wardprobe_push_request_bytes_total"), m.Value("wardprobe_push_queue_syncs_total"))
+		m.Value("wardprobe_push_request_bytes_total"), m.Value("wardprobe_push_queue_syncs_total"), peakRSS(d.Cmd.Process.Pid))
 	return outageResult{probe: d, started: started, samples: total, series: len(pending), outage: restoredAt.Sub(cutAt), coveredSpan: last.Sub(first)}
+}
+
+// peakRSS reads a process's VmHWM line.
+func peakRSS(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return err.Error()
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			return strings.Join(strings.Fields(l), " ")
+		}
+	}
+	return "VmHWM unknown"
 }
 
 // buildInfoKey finds the build_info series among pending's keys.
