@@ -263,9 +263,9 @@ wardprobe run --config /etc/wardprobe.yml --web.listen-address :9810 --log.level
 // landingWords are what the landing page shows for each coverage state.
 func landingWords() map[string]string {
 	return map[string]string{
-		"good":     `<span class="state ok">good: meets the voice standard</span>`,
-		"degraded": `<span class="state warn">degraded: usable, below the voice standard</span>`,
-		"notspot":  `<span class="state bad">not-spot: not usable here</span>`,
+		"good":     `<span class="badge ok">good: meets the voice standard</span>`,
+		"degraded": `<span class="badge warn">degraded: usable, below the voice standard</span>`,
+		"notspot":  `<span class="badge bad">not-spot: not usable here</span>`,
 	}
 }
 
