@@ -270,7 +270,7 @@ func TestAliasBomb(t *testing.T) {
 		fmt.Fprintf(&b, "  - {name: t%d, kind: http, url: \"http://h/\", expect_status: *s}\n", i)
 	}
 	_, err := Parse("bomb.yml", []byte(b.String()))
-	if err == nil || !strings.Contains(err.Error(), "config expands to more than") {
+	if err == nil || !strings.Contains(err.Error(), "the file expands to more than") {
 		t.Fatalf("alias expansion not bounded: %.200v", err)
 	}
 	ok := "wifi:\n  ssids: &s [A, B]\n"
@@ -314,7 +314,7 @@ func TestHostileConfigIsBounded(t *testing.T) {
 	if !ok || len(errs) > config.MaxErrors+2 {
 		t.Fatalf("%d errors (cap %d): %.300v", len(errs), config.MaxErrors, err)
 	}
-	if !strings.Contains(err.Error(), "config expands to more than") || !strings.Contains(errs[len(errs)-1].Msg, "more errors") {
+	if !strings.Contains(err.Error(), "the file expands to more than") || !strings.Contains(errs[len(errs)-1].Msg, "more errors") {
 		t.Errorf("want the expansion bound and an 'and N more' line, got:\n%.2000v", err)
 	}
 	t.Logf("%d bytes decoded to %d errors in %s", b.Len(), len(errs), took)

@@ -66,7 +66,7 @@ targets:
 	default:
 	}
 	log := d.Output.String()
-	if !strings.Contains(log, "config expands to more than") || !strings.Contains(log, "more errors") {
+	if !strings.Contains(log, "the file expands to more than") || !strings.Contains(log, "more errors") {
 		t.Errorf("the log does not give the bounded error list")
 	}
 	t.Logf("hostile reload refused in %s; cgroup peak memory %.1f MiB (cap 96 MiB)", took.Round(time.Millisecond), float64(peak())/(1<<20))
