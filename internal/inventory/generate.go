@@ -15,7 +15,6 @@ import (
 	"github.com/wardprobe/wardprobe/probe/kinds"
 )
 
-
 // fragmentAt is a config fragment and its path in the inventory.
 type fragmentAt struct {
 	path string
