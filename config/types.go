@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +43,21 @@ var byteUnits = []struct {
 }
 
 func (b *ByteSize) decodeScalar(s string) error {
+	n, err := ParseByteSize(s)
+	if err != nil {
+		return err
+	}
+	*b = ByteSize(n)
+	return nil
+}
+
+// ParseByteSize parses a size in bytes with an optional binary (KiB, MiB,
+// GiB, TiB) or decimal (kB/KB, MB, GB, TB) unit, or B: "4096", "64KiB",
+// "1.5GB". Fractions are allowed and truncated to whole bytes. It is the one
+// parser of sizes, for config keys and command-line flags alike; callers
+// check their own bounds. Errors: not a number, negative, not finite, or
+// over 2^62 bytes.
+func ParseByteSize(s string) (int64, error) {
 	s = strings.TrimSpace(s)
 	mult := int64(1)
 	num := s
@@ -52,11 +68,10 @@ func (b *ByteSize) decodeScalar(s string) error {
 		}
 	}
 	f, err := strconv.ParseFloat(num, 64)
-	if err != nil || f < 0 {
-		return fmt.Errorf("%q is not a size (use e.g. 4096, 64KiB, 512MiB, 1GB)", s)
+	if err != nil || f < 0 || math.IsNaN(f) || f*float64(mult) > 1<<62 {
+		return 0, fmt.Errorf("%q is not a size (use e.g. 4096, 64KiB, 512MiB, 1GB)", s)
 	}
-	*b = ByteSize(f * float64(mult))
-	return nil
+	return int64(f * float64(mult)), nil
 }
 
 // Config is a whole wardprobe configuration file.

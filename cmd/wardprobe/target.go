@@ -7,15 +7,16 @@ import (
 	"io"
 	"net"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
+	"time"
 
+	"github.com/wardprobe/wardprobe/config"
 	"github.com/wardprobe/wardprobe/internal/logging"
 	"github.com/wardprobe/wardprobe/internal/speedtarget"
 )
 
-// byteSizeFlag is a flag taking a size such as "32MiB".
+// byteSizeFlag is a flag taking a size in config's syntax ("32MiB", "8KiB",
+// "4096"; see config.ParseByteSize), between 1 byte and 1 TiB.
 type byteSizeFlag struct{ v *int64 }
 
 func (b byteSizeFlag) String() string {
@@ -26,22 +27,11 @@ func (b byteSizeFlag) String() string {
 }
 
 func (b byteSizeFlag) Set(s string) error {
-	units := []struct {
-		suffix string
-		mult   float64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"kB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
-	num, mult := strings.TrimSpace(s), 1.0
-	for _, u := range units {
-		if rest, ok := strings.CutSuffix(num, u.suffix); ok {
-			num, mult = strings.TrimSpace(rest), u.mult
-			break
-		}
-	}
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil || f*mult < 1 || f*mult > 1<<40 {
+	n, err := config.ParseByteSize(s)
+	if err != nil || n < 1 || n > 1<<40 {
 		return fmt.Errorf("%q is not a size between 1B and 1TiB (use e.g. 4096, 512KiB, 32MiB)", s)
 	}
-	*b.v = int64(f * mult)
+	*b.v = n
 	return nil
 }
 
@@ -56,7 +46,12 @@ func runTarget(args []string, stderr io.Writer) int {
 	maxUpload := int64(speedtarget.DefaultMaxUploadBytes)
 	fs.Var(byteSizeFlag{&maxUpload}, "max-upload-bytes", "largest upload request body (e.g. 32MiB)")
 	maxSide := fs.Int("max-side", speedtarget.DefaultMaxSide, "largest N served as random{N}x{N}.jpg (2·N² bytes)")
-	stall := fs.Duration("stall-timeout", speedtarget.DefaultStallTimeout, "abort a transfer making no progress for this long")
+	stall := fs.Duration("stall-timeout", speedtarget.DefaultStallTimeout, "abort a transfer whose one read or write (up to 64 KiB) does not complete for this long")
+	minRate := int64(speedtarget.DefaultMinRate)
+	fs.Var(byteSizeFlag{&minRate}, "min-rate", "slowest transfer allowed, bytes per second over --rate-window (e.g. 8KiB); a slower one is cut off and its client refused for --max-test-time")
+	rateWindow := fs.Duration("rate-window", speedtarget.DefaultRateWindow, "the window --min-rate is judged over")
+	maxTransfer := fs.Duration("max-transfer-time", speedtarget.DefaultMaxTransferTime, "longest transfer; a longer one is cut off and its client refused for --max-test-time")
+	maxTest := fs.Duration("max-test-time", speedtarget.DefaultMaxTestTime, "longest test of one client (first transfer to last); then its transfers are cut off and it is refused for as long again")
 	newLog := logFlags(fs, stderr)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -74,9 +69,14 @@ func runTarget(args []string, stderr io.Writer) int {
 			return 2
 		}
 	}
-	if *stall <= 0 {
-		fmt.Fprintln(stderr, "wardprobe target: --stall-timeout must be positive")
-		return 2
+	for _, v := range []struct {
+		name string
+		d    time.Duration
+	}{{"stall-timeout", *stall}, {"rate-window", *rateWindow}, {"max-transfer-time", *maxTransfer}, {"max-test-time", *maxTest}} {
+		if v.d <= 0 {
+			fmt.Fprintf(stderr, "wardprobe target: --%s must be positive\n", v.name)
+			return 2
+		}
 	}
 	zl, err := newLog()
 	if err != nil {
@@ -86,7 +86,8 @@ func runTarget(args []string, stderr io.Writer) int {
 	log := logging.Slog(zl.With().Str("component", "target").Logger())
 	srv, err := speedtarget.New(speedtarget.Options{
 		MaxTests: *maxTests, MaxStreams: *maxStreams, MaxUploadBytes: maxUpload, MaxSide: *maxSide,
-		StallTimeout: *stall, Version: version, Log: log,
+		StallTimeout: *stall, MinRate: minRate, RateWindow: *rateWindow, MaxTransferTime: *maxTransfer, MaxTestTime: *maxTest,
+		Version: version, Log: log,
 	})
 	if err != nil {
 		zl.Error().Err(err).Msg("wardprobe target failed")
