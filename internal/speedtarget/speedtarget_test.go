@@ -661,4 +661,3 @@ func TestPingBoundedInTime(t *testing.T) {
 		})
 	}
 }
-
