@@ -133,13 +133,6 @@ func (t *transfer) deadline(write bool, d time.Time) bool {
 	return true
 }
 
-// limited returns the limit that cut the transfer off ("" for none).
-func (t *transfer) limited() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.cut
-}
-
 // abort cuts the transfer off: its blocked read or write fails at once, and
 // the connection will close with a reset, so that neither side's kernel
 // keeps sending what is queued to a client that takes it slowly.
