@@ -17,10 +17,15 @@
 //     own estimate ramps up from zero over a 5 s window and under-reads short
 //     tests, and its upload count moves in 1 MB request steps;
 //   - a direction stops as soon as its rate has settled, its share of the
-//     byte allowance is used, it stalls, or a transfer fails; its connections
-//     are then reset so that nothing queued is sent after the stop;
+//     byte allowance has been received (download) or sent (upload), it
+//     stalls, or a transfer fails; its connections are then reset so that
+//     nothing queued is sent after the stop;
+//   - upload bodies are wardprobe's own (random data, written in large
+//     pieces), of the length speedtest-go asks for;
 //   - bytes used are the kernel's counts (retransmissions included) over
-//     every connection of the test.
+//     every connection of the test; every byte a connection reads or writes
+//     is first reserved from the test's Charge, which a Budget keeps written
+//     ahead in its state file (see Budget).
 //
 // probe never imports Prometheus: results leave as Result values.
 package throughput
