@@ -66,7 +66,8 @@ const (
 
 // Tuning of a test.
 const (
-	// DefaultStreams is the number of parallel transfers per direction.
+	// DefaultStreams is the number of parallel transfers of a download, and
+	// of an upload on a probe with at least as many CPUs (see Config.Streams).
 	DefaultStreams = 4
 	// DirectionMax bounds the time one direction may take.
 	DirectionMax = 4 * time.Second
@@ -102,7 +103,9 @@ type Config struct {
 	Interface string
 	// Timeout bounds one whole test.
 	Timeout time.Duration
-	// Streams is the number of parallel transfers per direction (0: DefaultStreams).
+	// Streams is the number of parallel transfers of a download (0:
+	// DefaultStreams); an upload has at most one per CPU, as speedtest-go
+	// would enable no more in a test's few seconds.
 	Streams int
 	// UserAgent is sent with every request.
 	UserAgent string
