@@ -216,7 +216,14 @@ func (c *trackedConn) Read(b []byte) (int, error) {
 	}
 	k := c.set.take(c, len(b), false)
 	if k == 0 {
-		return 0, errCapped
+		select {
+		case <-c.set.done:
+			return 0, errStopped
+		case <-c.gone:
+			return 0, net.ErrClosed
+		default:
+			return 0, errCapped
+		}
 	}
 	n, err := c.Conn.Read(b[:k])
 	c.set.giveBack(k-n, false)
