@@ -111,7 +111,6 @@ func (b *Budget) Keep(path string) error {
 	return nil
 }
 
-
 // SetLimit changes the daily budget (on a config reload); today's use stays.
 func (b *Budget) SetLimit(limit int64) {
 	b.mu.Lock()
