@@ -148,6 +148,14 @@ func TestParseErrors(t *testing.T) {
 			[]string{`f.yml:2: wifi.ssids: expected a list, got "CLINICAL"`}},
 		{"bad size", "push:\n  url: http://p:9090/api/v1/write\n  max_queue_bytes: lots\n",
 			[]string{`f.yml:3: push.max_queue_bytes: "lots" is not a size between 0 and 1TiB (use e.g. 4096, 64KiB, 512MiB, 1GB)`}},
+		{"push credentials in the url", "push:\n  url: http://ward7:hunter2@p:9090/api/v1/write\n",
+			[]string{`f.yml:2: push.url: "http://ward7:<secret>@p:9090/api/v1/write" holds credentials; give them in basic_auth (username, password_file) or bearer_token_file`}},
+		{"push auth and tls mistakes", "push:\n  url: http://p:9090/api/v1/write\n  timeout: 10m\n  bearer_token_file: /t\n" +
+			"  basic_auth: {username: ward7, pasword_file: /p}\n  tls_config: {cert_file: /c}\n",
+			[]string{`f.yml:3: push.timeout: 10m is outside 1s..5m`, `f.yml:4: push.bearer_token_file: cannot be used with basic_auth`,
+				`f.yml:5: push.basic_auth.pasword_file: unknown key (did you mean "password_file"?)`,
+				`f.yml:5: push.basic_auth.password_file: is required (a file holding the password)`,
+				`f.yml:6: push.tls_config: is only used with an https url`, `f.yml:6: push.tls_config: cert_file and key_file go together`}},
 		{"throughput onprem needs url", "throughput:\n  mode: onprem\n",
 			[]string{`f.yml:1: throughput.url: is required in onprem mode (the URL of a wardprobe target)`}},
 		{"yaml syntax", "targets:\n  - name: [\n",
@@ -262,7 +270,7 @@ func TestAliasBomb(t *testing.T) {
 		fmt.Fprintf(&b, "  - {name: t%d, kind: http, url: \"http://h/\", expect_status: *s}\n", i)
 	}
 	_, err := Parse("bomb.yml", []byte(b.String()))
-	if err == nil || !strings.Contains(err.Error(), "config expands to more than") {
+	if err == nil || !strings.Contains(err.Error(), "the file expands to more than") {
 		t.Fatalf("alias expansion not bounded: %.200v", err)
 	}
 	ok := "wifi:\n  ssids: &s [A, B]\n"
@@ -306,7 +314,7 @@ func TestHostileConfigIsBounded(t *testing.T) {
 	if !ok || len(errs) > config.MaxErrors+2 {
 		t.Fatalf("%d errors (cap %d): %.300v", len(errs), config.MaxErrors, err)
 	}
-	if !strings.Contains(err.Error(), "config expands to more than") || !strings.Contains(errs[len(errs)-1].Msg, "more errors") {
+	if !strings.Contains(err.Error(), "the file expands to more than") || !strings.Contains(errs[len(errs)-1].Msg, "more errors") {
 		t.Errorf("want the expansion bound and an 'and N more' line, got:\n%.2000v", err)
 	}
 	t.Logf("%d bytes decoded to %d errors in %s", b.Len(), len(errs), took)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -21,6 +22,8 @@ import (
 type decoder struct {
 	file  string
 	kinds Kinds
+	// max bounds the values and keys visited (maxNodes when 0).
+	max   int
 	errs  Errors
 	lines map[string]int
 	// seen records every dotted path written in the file.
@@ -67,11 +70,15 @@ func (d *decoder) visit(line int, path string) bool {
 	if d.over {
 		return false
 	}
-	if d.nodes++; d.nodes > maxNodes {
+	limit := d.max
+	if limit == 0 {
+		limit = maxNodes
+	}
+	if d.nodes++; d.nodes > limit {
 		d.over = true
 		// First, whatever else was found: it explains the rest.
 		d.errs = append(Errors{{File: d.file, Line: line, Path: path,
-			Msg: fmt.Sprintf("config expands to more than %d values (aliases repeating a large anchor?); decoding stopped", maxNodes)}}, d.errs...)
+			Msg: fmt.Sprintf("the file expands to more than %d values (aliases repeating a large anchor?); decoding stopped", limit)}}, d.errs...)
 		return false
 	}
 	return true
@@ -104,6 +111,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	d.seen[path] = true
 	if n.Tag == "!!null" && n.Kind == yaml.ScalarNode {
 		return // "key:" with no value keeps the default
+	}
+	if v.Type() == nodeType { // kept as it is (a fragment checked later), its subtree counted
+		if d.subtree(n, path, 0) {
+			v.Set(reflect.ValueOf(n))
+		}
+		return
 	}
 	switch v.Addr().Interface().(type) {
 	case *Target:
@@ -170,6 +183,48 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	d.decodeFields(n, path, []reflect.Value{v}, func(k *yaml.Node, p string, names []string) {
 		d.unknownKey(k, p, names)
 	})
+}
+
+var nodeType = reflect.TypeOf((*yaml.Node)(nil))
+
+// subtree counts the values of n's subtree (through aliases) against the
+// budget, nested at most 100 deep; it reports false once the budget is spent.
+func (d *decoder) subtree(n *yaml.Node, path string, depth int) bool {
+	if depth > 100 {
+		return d.visit(n.Line, path) && false
+	}
+	if n.Kind == yaml.AliasNode {
+		return d.subtree(n.Alias, path, depth+1)
+	}
+	for _, c := range n.Content {
+		if !d.visit(c.Line, path) || !d.subtree(c, path, depth+1) {
+			return false
+		}
+	}
+	return true
+}
+
+// Strict decodes other YAML files of wardprobe's (the estate inventory) as
+// strictly as configs: every unknown key (with a "did you mean"), wrong type
+// or unparsable value is an Error at its line and dotted path, decoding goes
+// on so that all are reported at once, aliases count against MaxNodes, and
+// fields of type *yaml.Node are kept as they are.
+type Strict struct {
+	// File names the file in errors.
+	File string
+	// MaxNodes bounds the values and keys visited, every visit through an
+	// alias counted (100,000 when 0).
+	MaxNodes int
+}
+
+// Decode decodes root (a parsed document) into v, a pointer to a struct. It
+// returns the line of every dotted path written in the file, the errors in
+// line order (at most MaxErrors of them) and how many more were found.
+func (s Strict) Decode(root *yaml.Node, v any) (lines map[string]int, errs Errors, dropped int) {
+	d := &decoder{file: s.File, max: s.MaxNodes, lines: map[string]int{}, seen: map[string]bool{}}
+	d.decode(root, reflect.ValueOf(v).Elem(), "")
+	sort.SliceStable(d.errs, func(i, j int) bool { return d.errs[i].Line < d.errs[j].Line })
+	return d.lines, d.errs, d.dropped
 }
 
 // sectionOf returns the top-level section whose keys include key ("" if none).

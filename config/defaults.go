@@ -20,6 +20,7 @@ const (
 	DefaultConnectEvery    = Duration(15 * time.Minute)
 	DefaultConnectTimeout  = Duration(30 * time.Second)
 	DefaultConnectQuery    = "nhs.uk"
+	DefaultPushTimeout     = Duration(30 * time.Second)
 	DefaultPushQueueDir    = "/var/lib/wardprobe/queue"
 	DefaultPushQueueBytes  = ByteSize(512 << 20)
 	DefaultPushQueueAge    = Duration(168 * time.Hour)
@@ -84,6 +85,7 @@ func applyDefaults(c *Config, kinds Kinds) {
 	}
 	if p := c.Push; p != nil {
 		setDur(&p.Interval, DefaultPushInterval)
+		setDur(&p.Timeout, DefaultPushTimeout)
 		if p.QueueDir == "" {
 			p.QueueDir = DefaultPushQueueDir
 		}

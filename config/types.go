@@ -224,15 +224,44 @@ type Throughput struct {
 	BasicAuth *BasicAuth `yaml:"basic_auth"`
 }
 
-// Push configures remote-write store-and-forward (off when absent).
+// Push configures remote-write store-and-forward (off when absent): every
+// interval a sample of every series /metrics serves is written to a queue on
+// disk and sent, oldest first, to a remote-write receiver.
 type Push struct {
-	URL           string   `yaml:"url"`
-	Interval      Duration `yaml:"interval"`
-	QueueDir      string   `yaml:"queue_dir"`
+	// URL is the receiver's remote-write endpoint (http or https). No
+	// credentials in it: they come from files.
+	URL string `yaml:"url"`
+	// Interval is how often a sample of every series is queued.
+	Interval Duration `yaml:"interval"`
+	// Timeout bounds one request (default 30s, Prometheus' remote_timeout).
+	Timeout Duration `yaml:"timeout"`
+	// QueueDir holds the queue; under systemd, inside the state directory.
+	QueueDir string `yaml:"queue_dir"`
+	// MaxQueueBytes and MaxQueueAge bound the queue; past either the oldest
+	// samples are dropped (and counted).
 	MaxQueueBytes ByteSize `yaml:"max_queue_bytes"`
 	MaxQueueAge   Duration `yaml:"max_queue_age"`
 	// BearerTokenFile holds a token sent as Authorization: Bearer (never logged).
 	BearerTokenFile SecretFile `yaml:"bearer_token_file"`
+	// BasicAuth sends HTTP basic authentication.
+	BasicAuth *BasicAuth `yaml:"basic_auth"`
+	// TLSConfig configures an https receiver: its CA and a client certificate.
+	TLSConfig *TLSConfig `yaml:"tls_config"`
+}
+
+// TLSConfig is the TLS client side of a connection to an https URL, as
+// Prometheus' tls_config.
+type TLSConfig struct {
+	// CAFile holds the CA certificates (PEM) the server's certificate must
+	// chain to (empty: the system's).
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile hold a client certificate and its key (PEM), for
+	// receivers that require mutual TLS.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName is the name the server's certificate must carry (default:
+	// the URL's host).
+	ServerName string `yaml:"server_name"`
 }
 
 // SecretFile is the path of a file holding one credential (a password, a

@@ -319,9 +319,26 @@ func (v *validator) push(p *Push) {
 		v.errorf("push.url", "is required")
 	} else if err := CheckURL(p.URL); err != nil {
 		v.errorf("push.url", "%v", err)
+	} else if u, _ := url.Parse(p.URL); u.User != nil {
+		v.errorf("push.url", "%q holds credentials; give them in basic_auth (username, password_file) or bearer_token_file", secret.URL(p.URL))
+	} else if p.TLSConfig != nil && u.Scheme != "https" {
+		v.errorf("push.tls_config", "is only used with an https url")
 	}
 	if p.Interval.D() < time.Second {
 		v.errorf("push.interval", "%s is shorter than 1s", p.Interval)
+	}
+	if p.Timeout.D() < time.Second || p.Timeout.D() > 5*time.Minute {
+		v.errorf("push.timeout", "%s is outside 1s..5m", p.Timeout)
+	}
+	if p.QueueDir == "" {
+		v.errorf("push.queue_dir", "is required")
+	}
+	v.basicAuth("push.basic_auth", p.BasicAuth)
+	if p.BasicAuth != nil && p.BearerTokenFile != "" {
+		v.errorf("push.bearer_token_file", "cannot be used with basic_auth")
+	}
+	if t := p.TLSConfig; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
+		v.errorf("push.tls_config", "cert_file and key_file go together")
 	}
 	if p.MaxQueueBytes < MinQueueBytes || p.MaxQueueBytes > MaxQueueBytes {
 		v.errorf("push.max_queue_bytes", "must be between %s and %s", ByteSize(MinQueueBytes), ByteSize(MaxQueueBytes))

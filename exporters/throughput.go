@@ -22,6 +22,9 @@ type throughputCollector struct {
 	lastDur, lastBytes        *prometheus.Desc
 	budget, budgetUsed        *prometheus.Desc
 	budgetPaused, skipped     *prometheus.Desc
+	storeError, storeErrors   *prometheus.Desc
+	checkpoints, useUnknown   *prometheus.Desc
+	stored                    *prometheus.Desc
 
 	mu         sync.Mutex
 	cfg        *config.Throughput
@@ -57,7 +60,12 @@ func newThroughputCollector() *throughputCollector {
 		budget:       d("wardprobe_throughput_budget_bytes", "The daily byte budget of throughput tests."),
 		budgetUsed:   d("wardprobe_throughput_budget_used_bytes", "Bytes throughput tests moved today (local time)."),
 		budgetPaused: d("wardprobe_throughput_budget_paused", "Whether throughput tests are paused (1) because today's budget is used up."),
-		skipped:      d("wardprobe_throughput_budget_skipped_total", "Throughput tests skipped because the daily budget was used up."),
+		skipped:      d("wardprobe_throughput_budget_skipped_total", "Throughput tests skipped because tests were paused (budget used up, use unknown, or the state file not writable)."),
+		storeError:   d("wardprobe_throughput_budget_store_error", "1 while the last read or write of the throughput budget's state file failed (tests are paused until a write succeeds)."),
+		storeErrors:  d("wardprobe_throughput_budget_store_errors_total", "Failed reads and writes of the throughput budget's state file."),
+		checkpoints:  d("wardprobe_throughput_budget_checkpoints_total", "Durable (fsync'd, renamed) writes of the throughput budget's state file, each charging bytes ahead of the transfer."),
+		useUnknown:   d("wardprobe_throughput_budget_use_unknown", "1 while today's use is unknown (the state file could not be read at start) and counted as spent; clears at midnight."),
+		stored:       d("wardprobe_throughput_budget_stored", "1 when the budget is kept in a state file ($STATE_DIRECTORY), 0 when in memory only."),
 	}
 }
 
@@ -83,7 +91,7 @@ func (c *throughputCollector) Describe(ch chan<- *prometheus.Desc) {
 	c.bytes.Describe(ch)
 	c.capped.Describe(ch)
 	for _, d := range []*prometheus.Desc{c.info, c.bps, c.lastSuccess, c.latency, c.lastOK, c.lastTime, c.lastDur,
-		c.lastBytes, c.budget, c.budgetUsed, c.budgetPaused, c.skipped} {
+		c.lastBytes, c.budget, c.budgetUsed, c.budgetPaused, c.skipped, c.storeError, c.storeErrors, c.checkpoints, c.useUnknown, c.stored} {
 		ch <- d
 	}
 }
@@ -127,6 +135,11 @@ func (c *throughputCollector) Collect(out chan<- prometheus.Metric) {
 		ch.gauge(c.budgetUsed, float64(b.Used))
 		ch.gauge(c.budgetPaused, boolf(b.Paused))
 		ch.counter(c.skipped, float64(b.Skipped))
+		ch.gauge(c.storeError, boolf(b.StoreError != ""))
+		ch.counter(c.storeErrors, float64(b.StoreErrors))
+		ch.counter(c.checkpoints, float64(b.Checkpoints))
+		ch.gauge(c.useUnknown, boolf(b.Unknown))
+		ch.gauge(c.stored, boolf(b.Stored))
 	}
 }
 

@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(iproute2 nftables dnsmasq-base dbus-daemon prometheus prometheus-alertmanager
       qemu-system-x86 busybox-static hostapd wpasupplicant iw wireless-regdb cpio kmod systemd
-      make lintian strace adduser ansible ansible-lint python3-apt)
+      make lintian strace adduser ansible ansible-lint python3-apt
+      chromium chromium-driver)
 if [ "${1:-test}" = bench ]; then
   pkgs+=(fping prometheus-blackbox-exporter iperf3)
 fi

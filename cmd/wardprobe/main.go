@@ -73,6 +73,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		checkCommand(app, stdout, stderr, redact),
 		targetCommand(app, stderr, redact),
 		inventoryCommand(app, stdout, stderr),
+		surveyCommand(app, stderr, redact), surveyReportCommand(app, stdout, stderr),
 		{app.Command("version", "Print the version and exit."), func() int { fmt.Fprintln(stdout, versionString()); return 0 }},
 	}
 	chosen, err := app.Parse(args)

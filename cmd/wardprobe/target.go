@@ -6,6 +6,7 @@ import (
 	"io"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 
@@ -16,8 +17,12 @@ import (
 	"github.com/wardprobe/wardprobe/internal/webserve"
 )
 
-// sizeValue is a kingpin value taking a size such as "32MiB" (config.ParseByteSize).
-type sizeValue struct{ v *int64 }
+// sizeValue is a kingpin value taking a size such as "32MiB" in the config's
+// syntax (config.ParseByteSize), between 1 byte and 1 TiB; flag names it in errors.
+type sizeValue struct {
+	v    *int64
+	flag string
+}
 
 func (s sizeValue) String() string { return config.ByteSize(*s.v).String() }
 
@@ -26,10 +31,11 @@ func (s sizeValue) Set(v string) error {
 	if err == nil && n < 1 {
 		err = fmt.Errorf("%q: the size must be at least 1B", v)
 	}
-	if err == nil {
-		*s.v = n
+	if err != nil {
+		return fmt.Errorf("--%s: %w", s.flag, err)
 	}
-	return err
+	*s.v = n
+	return nil
 }
 
 // targetCommand is `wardprobe target`, the on-premises throughput target.
@@ -40,9 +46,18 @@ func targetCommand(app *kingpin.Application, stderr io.Writer, redact *secret.Re
 	maxTests := cmd.Flag("max-tests", "Clients that may test at once (others get 503).").Default(fmt.Sprint(speedtarget.DefaultMaxTests)).Int()
 	maxStreams := cmd.Flag("max-streams", "Transfers one client may have in flight.").Default(fmt.Sprint(speedtarget.DefaultMaxStreams)).Int()
 	maxUpload := int64(speedtarget.DefaultMaxUploadBytes)
-	cmd.Flag("max-upload-bytes", "Largest upload request body (default "+config.ByteSize(maxUpload).String()+").").PlaceHolder("SIZE").SetValue(sizeValue{&maxUpload})
+	cmd.Flag("max-upload-bytes", "Largest upload request body (default "+config.ByteSize(maxUpload).String()+").").PlaceHolder("SIZE").SetValue(sizeValue{&maxUpload, "max-upload-bytes"})
 	maxSide := cmd.Flag("max-side", "Largest N served as random{N}x{N}.jpg (2·N² bytes).").Default(fmt.Sprint(speedtarget.DefaultMaxSide)).Int()
-	stall := cmd.Flag("stall-timeout", "Abort a transfer making no progress for this long.").Default(speedtarget.DefaultStallTimeout.String()).Duration()
+	stall := cmd.Flag("stall-timeout", "Abort a transfer whose one read or write (up to 64 KiB) does not complete for this long.").
+		Default(speedtarget.DefaultStallTimeout.String()).Duration()
+	minRate := int64(speedtarget.DefaultMinRate)
+	cmd.Flag("min-rate", "Slowest transfer allowed, bytes per second over --rate-window (default "+config.ByteSize(minRate).String()+
+		"); a slower one is cut off and its client refused for --max-test-time.").PlaceHolder("SIZE").SetValue(sizeValue{&minRate, "min-rate"})
+	rateWindow := cmd.Flag("rate-window", "The window --min-rate is judged over.").Default(speedtarget.DefaultRateWindow.String()).Duration()
+	maxTransfer := cmd.Flag("max-transfer-time", "Longest transfer; a longer one is cut off and its client refused for --max-test-time.").
+		Default(speedtarget.DefaultMaxTransferTime.String()).Duration()
+	maxTest := cmd.Flag("max-test-time", "Longest test of one client (first transfer to last); then its transfers are cut off and it is refused for as long again.").
+		Default(speedtarget.DefaultMaxTestTime.String()).Duration()
 	newLog := logOptions(cmd, stderr, redact)
 	return command{cmd, func() int {
 		for _, v := range []struct {
@@ -54,9 +69,14 @@ func targetCommand(app *kingpin.Application, stderr io.Writer, redact *secret.Re
 				return 2
 			}
 		}
-		if *stall <= 0 {
-			fmt.Fprintln(stderr, "wardprobe target: --stall-timeout must be positive")
-			return 2
+		for _, v := range []struct {
+			name string
+			d    time.Duration
+		}{{"stall-timeout", *stall}, {"rate-window", *rateWindow}, {"max-transfer-time", *maxTransfer}, {"max-test-time", *maxTest}} {
+			if v.d <= 0 {
+				fmt.Fprintf(stderr, "wardprobe target: --%s must be positive\n", v.name)
+				return 2
+			}
 		}
 		zl, err := newLog()
 		if err != nil {
@@ -66,7 +86,8 @@ func targetCommand(app *kingpin.Application, stderr io.Writer, redact *secret.Re
 		log := logging.Slog(zl.With().Str("component", "target").Logger())
 		srv, err := speedtarget.New(speedtarget.Options{
 			MaxTests: *maxTests, MaxStreams: *maxStreams, MaxUploadBytes: maxUpload, MaxSide: *maxSide,
-			StallTimeout: *stall, Version: version, Log: log,
+			StallTimeout: *stall, MinRate: minRate, RateWindow: *rateWindow, MaxTransferTime: *maxTransfer, MaxTestTime: *maxTest,
+			Version: version, Log: log,
 		})
 		if err != nil {
 			zl.Error().Err(err).Msg("wardprobe target failed")

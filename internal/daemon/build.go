@@ -33,7 +33,8 @@ type Note struct {
 }
 
 // Build builds cfg: the job of every target (reading the files it names:
-// a ca_file, say), through the constructor of its kind. It is the one step
+// a ca_file, say), through the constructor of its kind, and reads the files
+// the push section names. It is the one step
 // both `wardprobe run` (at start and on every reload) and `wardprobe
 // check-config` take, so that check-config refuses whatever run would.
 // Errors are config.Errors, each at its file and line. Credential files are
@@ -88,6 +89,7 @@ func Build(cfg *config.Config, iface string, log zerolog.Logger, redact *secret.
 		p.Jobs = append(p.Jobs, job)
 	}
 	errs = append(errs, buildConnect(cfg)...)
+	errs = append(errs, checkPush(cfg, redact)...)
 	if len(errs) > 0 {
 		return nil, errs
 	}

@@ -1,7 +1,8 @@
 // Package daemon wires wardprobe together: it owns the config, builds it
 // (Build, shared with check-config), and hands each new config to every
 // long-running part through Apply on the one reload path: the exporter,
-// the probe scheduler, the Wi-Fi poller and coverage, and throughput tests.
+// the probe scheduler, the Wi-Fi poller and coverage, throughput tests and
+// remote-write push.
 package daemon
 
 import (
@@ -112,7 +113,9 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	cfg := plan.Config
-	d.exp = exporters.New(opts.Version, kinds.All(), cfg, time.Now())
+	pw := newPushWorker(d.log, opts.Version)
+	d.exp = exporters.New(opts.Version, kinds.All(), cfg, time.Now(), pw)
+	pw.gatherer = d.exp.Gatherer
 	d.sched = probe.NewScheduler(d.emit)
 	defer d.sched.Stop()
 	srv := exporters.NewServer(d.exp, exporters.ServerOptions{Reload: d.reload, EnableLifecycle: opts.EnableLifecycle,
@@ -132,10 +135,11 @@ func Run(ctx context.Context, opts Options) error {
 	ev := newEventsWorker(d)
 	w := newWiFiWorker(d, opts.OpenWiFi, c, ev)
 	t := newThroughputWorker(d, opts.StateDir)
-	d.parts = []part{w, t, c, ev}
+	d.parts = []part{w, t, pw, c, ev}
 	d.apply(plan)
 	wg.Go(func() { w.run(wctx) })
 	wg.Go(func() { t.run(wctx) })
+	wg.Go(func() { pw.run(wctx) })
 	wg.Go(func() { c.run(wctx) })
 	wg.Go(func() { ev.run(wctx) })
 	go func() {

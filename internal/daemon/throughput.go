@@ -39,8 +39,10 @@ type throughputWorker struct {
 func newThroughputWorker(d *Daemon, stateDir string) *throughputWorker {
 	t := &throughputWorker{d: d, budget: throughput.NewBudget(0), apply: make(chan *config.Config, 1)}
 	if stateDir != "" {
-		if err := t.budget.Keep(filepath.Join(stateDir, "throughput-budget.json")); err != nil {
-			d.log.Warn().Err(err).Msg("throughput budget: starting the day's count afresh")
+		path := filepath.Join(stateDir, "throughput-budget.json")
+		if err := t.budget.Keep(path); err != nil {
+			d.log.Error().Err(err).Str("file", path).
+				Msg("throughput budget: the state file cannot be read; today counts as spent and tests are paused until midnight (fix or delete the file and restart to resume sooner)")
 		}
 	}
 	return t
@@ -123,7 +125,7 @@ func (d *Daemon) startThroughput(ctx context.Context, cfg *config.Config, budget
 	log.Info().Str("mode", tp.Mode).Str("server", server).Str("interval", tp.Interval.String()).
 		Int64("max_bytes", int64(tp.MaxBytes)).Int64("daily_budget", int64(tp.DailyBudget)).Msg("throughput tests enabled")
 	rctx, cancel := context.WithCancel(ctx)
-	paused, storeWarned := false, false
+	paused, storeErr := false, ""
 	go func() {
 		defer close(done)
 		r.Run(rctx, func(res throughput.Result) {
@@ -139,9 +141,12 @@ func (d *Daemon) startThroughput(ctx context.Context, cfg *config.Config, budget
 				Int64("bytes", res.Bytes()).Dur("duration", res.Duration).Msg("throughput test")
 		}, func(s throughput.BudgetStatus) {
 			d.exp.SetThroughputBudget(s)
-			if err := budget.StoreError(); err != nil && !storeWarned {
-				storeWarned = true
-				log.Warn().Err(err).Msg("throughput budget: cannot keep the day's count on disk")
+			if s.StoreError != storeErr { // each new error, and its clearing, once
+				if storeErr = s.StoreError; storeErr != "" {
+					log.Error().Str("error", storeErr).Msg("throughput budget: the state file cannot be written; tests are paused until a write succeeds")
+				} else {
+					log.Info().Msg("throughput budget: the state file is written again")
+				}
 			}
 			if s.Paused != paused {
 				paused = s.Paused

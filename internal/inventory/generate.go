@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,8 +14,6 @@ import (
 	"github.com/wardprobe/wardprobe/config"
 	"github.com/wardprobe/wardprobe/probe/kinds"
 )
-
-func reflectValue(p any) reflect.Value { return reflect.ValueOf(p).Elem() }
 
 // fragmentAt is a config fragment and its path in the inventory.
 type fragmentAt struct {

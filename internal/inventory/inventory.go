@@ -170,10 +170,13 @@ func Parse(file, dir string, data []byte) (*Estate, error) {
 		}
 		errs.add(config.Error{File: file, Line: line, Msg: "a second YAML document (---) in the file: an inventory is one document"})
 	}
-	d := &decoder{file: file, errs: errs, lines: map[string]int{}}
 	var inv Inventory
-	d.decode(&root, reflectValue(&inv), "")
-	v := &validator{file: file, dir: dir, lines: d.lines, errs: errs, inv: &inv}
+	lines, derrs, dropped := config.Strict{File: file, MaxNodes: MaxNodes}.Decode(&root, &inv)
+	for _, e := range derrs {
+		errs.add(e)
+	}
+	errs.dropped += dropped
+	v := &validator{file: file, dir: dir, lines: lines, errs: errs, inv: &inv}
 	est := v.check()
 	if errs.count() > 0 {
 		return nil, errs.result()
@@ -201,23 +204,24 @@ func syntaxError(file string, err error) config.Error {
 // errorList collects errors, keeping the first MaxErrors (in file order
 // once sorted) and counting the rest.
 type errorList struct {
-	errs config.Errors
+	errs    config.Errors
+	dropped int // found but not kept (by the decoder)
 }
 
 func (l *errorList) add(e config.Error) { l.errs = append(l.errs, e) }
-func (l *errorList) count() int         { return len(l.errs) }
+func (l *errorList) count() int         { return len(l.errs) + l.dropped }
 
 // result returns the errors in line order, at most MaxErrors of them and a
 // last line saying how many more there were.
 func (l *errorList) result() config.Errors {
 	sort.SliceStable(l.errs, func(i, j int) bool { return l.errs[i].Line < l.errs[j].Line })
-	if len(l.errs) <= MaxErrors {
+	more := l.dropped + max(len(l.errs)-MaxErrors, 0)
+	if more == 0 {
 		return l.errs
 	}
-	out := append(config.Errors{}, l.errs[:MaxErrors]...)
-	last := l.errs[MaxErrors]
-	return append(out, config.Error{File: last.File, Line: last.Line, Path: last.Path,
-		Msg: fmt.Sprintf("and %d more errors", len(l.errs)-MaxErrors)})
+	out := append(config.Errors{}, l.errs[:min(len(l.errs), MaxErrors)]...)
+	last := out[len(out)-1]
+	return append(out, config.Error{File: last.File, Line: last.Line, Path: last.Path, Msg: fmt.Sprintf("and %d more errors", more)})
 }
 
 var (

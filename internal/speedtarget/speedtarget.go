@@ -11,7 +11,11 @@
 // Payloads are written from one shared read-only block, never allocated per
 // request. Transfers are admitted per client (remote address): at most
 // MaxTests clients test at once, each with at most MaxStreams transfers in
-// flight; the rest get 503. Its own metrics are at /metrics.
+// flight; the rest get 503. So that no client can pin a slot, a transfer
+// slower than MinRate (over RateWindow) or longer than MaxTransferTime is cut
+// off, a client's test lasts at most MaxTestTime, and a client whose test was
+// ended by one of these limits is refused for MaxTestTime. Its own metrics
+// are at /metrics.
 package speedtarget
 
 import (
@@ -32,7 +36,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/wardprobe/wardprobe/internal/webserve"
 )
 
 // Defaults of Options.
@@ -44,6 +49,16 @@ const (
 	DefaultStallTimeout   = 15 * time.Second
 	DefaultSessionGrace   = 5 * time.Second
 	DefaultMaxPingConns   = 256
+	// DefaultMinRate (bytes per second over DefaultRateWindow) is far below
+	// any usable link: 4 streams at this rate are 256 kbit/s.
+	DefaultMinRate    = 8 << 10
+	DefaultRateWindow = 5 * time.Second
+	// DefaultMaxTransferTime: speedtest-go cancels its transfers after 15 s
+	// (its default capture time); wardprobe's after 4 s.
+	DefaultMaxTransferTime = 30 * time.Second
+	// DefaultMaxTestTime: a wardprobe test transfers for about 8 s, the stock
+	// speedtest-go client for at most 2 × 15 s.
+	DefaultMaxTestTime = 60 * time.Second
 	// payloadBlock is the size of the shared block downloads are cut from.
 	payloadBlock = 1 << 20
 	// ioChunk is how much is written or read between progress deadlines.
@@ -60,13 +75,26 @@ type Options struct {
 	MaxUploadBytes int64
 	// MaxSide bounds N in random{N}x{N}.jpg (the payload is 2·N² bytes).
 	MaxSide int
-	// StallTimeout aborts a transfer that makes no progress for this long.
+	// StallTimeout aborts a transfer whose one read or write of up to 64 KiB
+	// does not complete for this long.
 	StallTimeout time.Duration
+	// MinRate (bytes per second) and RateWindow: a transfer that moves less
+	// than MinRate·RateWindow in any RateWindow (the first one included) is
+	// cut off and its client's test ended.
+	MinRate    int64
+	RateWindow time.Duration
+	// MaxTransferTime bounds one transfer; passing it ends the client's test.
+	MaxTransferTime time.Duration
+	// MaxTestTime bounds a client's test, from its first transfer to its last
+	// (a test ends once the client has had no transfer for SessionGrace). A
+	// client whose test was ended by a limit is refused for MaxTestTime.
+	MaxTestTime time.Duration
 	// SessionGrace is how long a client counts as testing after its last transfer.
 	SessionGrace time.Duration
 	// MaxPingConns bounds the open TCP PING connections.
 	MaxPingConns int
-	// Version is reported in wardprobe_speedtarget_build_info and the HI reply.
+	// Version is reported in wardprobe_speedtarget_build_info (only: not on
+	// the landing page nor in the PING protocol's HI reply).
 	Version string
 	// Log receives the server's log lines (nil: discarded).
 	Log *slog.Logger
@@ -91,6 +119,18 @@ func (o *Options) defaults() {
 	if o.SessionGrace <= 0 {
 		o.SessionGrace = DefaultSessionGrace
 	}
+	if o.MinRate <= 0 {
+		o.MinRate = DefaultMinRate
+	}
+	if o.RateWindow <= 0 {
+		o.RateWindow = DefaultRateWindow
+	}
+	if o.MaxTransferTime <= 0 {
+		o.MaxTransferTime = DefaultMaxTransferTime
+	}
+	if o.MaxTestTime <= 0 {
+		o.MaxTestTime = DefaultMaxTestTime
+	}
 	if o.Version == "" {
 		o.Version = "dev"
 	}
@@ -109,6 +149,7 @@ type Server struct {
 	reg      *prometheus.Registry
 	handler  http.Handler
 
+	ping      pingTimes
 	pingMu    sync.Mutex
 	pingConns int
 }
@@ -116,11 +157,11 @@ type Server struct {
 // New returns a Server for opts.
 func New(opts Options) (*Server, error) {
 	opts.defaults()
-	s := &Server{opts: opts, payload: make([]byte, payloadBlock)}
+	s := &Server{opts: opts, payload: make([]byte, payloadBlock), ping: pingTimes{pingLineTime, pingLifetime}}
 	if _, err := rand.Read(s.payload); err != nil {
 		return nil, fmt.Errorf("making the payload block: %w", err)
 	}
-	s.sessions = newSessions(opts.MaxTests, opts.MaxStreams, opts.SessionGrace)
+	s.sessions = newSessions(opts.MaxTests, opts.MaxStreams, opts.SessionGrace, opts.MaxTestTime, opts.MaxTestTime)
 	s.bufs.New = func() any { b := make([]byte, ioChunk); return &b }
 	s.reg = prometheus.NewRegistry()
 	s.m = newMetrics(s.reg, s)
@@ -141,9 +182,6 @@ func New(opts Options) (*Server, error) {
 // Handler returns the HTTP handler of every endpoint.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Registry returns the registry of the server's own metrics.
-func (s *Server) Registry() *prometheus.Registry { return s.reg }
-
 // PayloadSize returns the bytes served for random{side}x{side}.jpg.
 func PayloadSize(side int) int64 { return 2 * int64(side) * int64(side) }
 
@@ -162,8 +200,8 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprintf(w, "wardprobe throughput target %s\n\nEndpoints: /speedtest/latency.txt, /speedtest/random{N}x{N}.jpg (N <= %d), POST /speedtest/upload.php (<= %d bytes), TCP PING on this port, /metrics\n",
-		s.opts.Version, s.opts.MaxSide, s.opts.MaxUploadBytes)
+	fmt.Fprintf(w, "wardprobe throughput target\n\nEndpoints: /speedtest/latency.txt, /speedtest/random{N}x{N}.jpg (N <= %d), POST /speedtest/upload.php (<= %d bytes), TCP PING on this port, /metrics\n",
+		s.opts.MaxSide, s.opts.MaxUploadBytes)
 }
 
 func (s *Server) handleLatency(w http.ResponseWriter, r *http.Request) {
@@ -212,16 +250,6 @@ func (s *Server) reject(w http.ResponseWriter, endpoint string, code int, reason
 	http.Error(w, msg, code)
 }
 
-func (s *Server) admit(w http.ResponseWriter, r *http.Request, endpoint string) (release func(), ok bool) {
-	client := clientOf(r)
-	if ok, reason := s.sessions.acquire(client, time.Now()); !ok {
-		s.opts.Log.Debug("transfer refused", "client", client, "reason", reason)
-		s.reject(w, endpoint, http.StatusServiceUnavailable, reason, "target busy ("+reason+"), retry later")
-		return nil, false
-	}
-	return func() { s.sessions.release(client, time.Now()) }, true
-}
-
 func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 	name, ok := strings.CutPrefix(r.URL.Path, "/speedtest/")
 	side, valid := parseSide(name)
@@ -246,19 +274,22 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 		s.m.requests.WithLabelValues("download", "200").Inc()
 		return
 	}
-	release, ok := s.admit(w, r, "download")
+	t, ok := s.startTransfer(w, r, "download")
 	if !ok {
 		return
 	}
-	defer release()
+	defer t.finish()
 	s.m.requests.WithLabelValues("download", "200").Inc()
-	rc := http.NewResponseController(w)
 	var off int
 	for left := size; left > 0; {
 		n := min(left, ioChunk, int64(len(s.payload)-off))
-		_ = rc.SetWriteDeadline(time.Now().Add(s.opts.StallTimeout))
-		wrote, err := w.Write(s.payload[off : off+int(n)])
+		var wrote int
+		err := errCut
+		if t.deadline(true, time.Now().Add(s.opts.StallTimeout)) {
+			wrote, err = w.Write(s.payload[off : off+int(n)])
+		}
 		s.m.sent.Add(float64(wrote))
+		t.moved.Add(int64(wrote))
 		if err != nil {
 			s.m.aborted.WithLabelValues("download").Inc()
 			return
@@ -267,6 +298,9 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 		off = (off + wrote) % len(s.payload)
 	}
 }
+
+// errCut is the error of a transfer cut off by a limit.
+var errCut = errors.New("transfer cut off by a limit")
 
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost && r.Method != http.MethodPut {
@@ -277,21 +311,24 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, "upload", http.StatusRequestEntityTooLarge, RejectTooLarge, fmt.Sprintf("an upload may be at most %d bytes", s.opts.MaxUploadBytes))
 		return
 	}
-	release, ok := s.admit(w, r, "upload")
+	t, ok := s.startTransfer(w, r, "upload")
 	if !ok {
 		return
 	}
-	defer release()
-	rc := http.NewResponseController(w)
+	defer t.finish()
 	bp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bp)
 	body := http.MaxBytesReader(w, r.Body, s.opts.MaxUploadBytes)
 	var total int64
 	for {
-		_ = rc.SetReadDeadline(time.Now().Add(s.opts.StallTimeout))
-		n, err := body.Read(*bp)
+		var n int
+		err := errCut
+		if t.deadline(false, time.Now().Add(s.opts.StallTimeout)) {
+			n, err = body.Read(*bp)
+		}
 		total += int64(n)
 		s.m.received.Add(float64(n))
+		t.moved.Add(int64(n))
 		if err == io.EOF {
 			break
 		}
@@ -305,7 +342,10 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	_ = rc.SetReadDeadline(time.Time{})
+	if !t.deadline(false, time.Time{}) {
+		s.m.aborted.WithLabelValues("upload").Inc()
+		return
+	}
 	w.Header().Set("Content-Type", "text/plain")
 	w.Header().Set("Cache-Control", "no-store")
 	fmt.Fprintf(w, "size=%d", total)
@@ -314,8 +354,10 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 
 // Info is a summary of the server's limits, for the start-up log line.
 func (s *Server) Info() []any {
-	return []any{"max_tests", s.opts.MaxTests, "max_streams", s.opts.MaxStreams,
-		"max_upload_bytes", s.opts.MaxUploadBytes, "max_side", s.opts.MaxSide, "go", runtime.Version()}
+	o := &s.opts
+	return []any{"max_tests", o.MaxTests, "max_streams", o.MaxStreams, "max_upload_bytes", o.MaxUploadBytes,
+		"max_side", o.MaxSide, "min_rate_bytes_per_second", o.MinRate, "rate_window", o.RateWindow.String(),
+		"max_transfer_time", o.MaxTransferTime.String(), "max_test_time", o.MaxTestTime.String(), "go", runtime.Version()}
 }
 
 // Serve serves on l until ctx ends, through exporter-toolkit so that
@@ -323,41 +365,15 @@ func (s *Server) Info() []any {
 // TCP PING connections are answered here and everything else (HTTP, TLS)
 // goes to the HTTP server.
 func (s *Server) Serve(ctx context.Context, l net.Listener, webConfigFile string) error {
-	if webConfigFile != "" {
-		if err := web.Validate(webConfigFile); err != nil {
-			return fmt.Errorf("web config %s: %w", webConfigFile, err)
-		}
-	}
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       time.Minute,
 		MaxHeaderBytes:    16 << 10,
+		ConnContext:       withConn,
 		ErrorLog:          slog.NewLogLogger(s.opts.Log.Handler(), slog.LevelDebug),
 	}
 	dl := s.Demux(l)
-	systemd := false
-	addrs := []string{l.Addr().String()}
-	flags := &web.FlagConfig{WebListenAddresses: &addrs, WebSystemdSocket: &systemd, WebConfigFile: &webConfigFile}
-	errc := make(chan error, 1)
-	go func() { errc <- web.Serve(dl, srv, flags, s.opts.Log) }()
-	select {
-	case err := <-errc:
-		dl.Close()
-		return fmt.Errorf("serving: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := srv.Shutdown(sctx)
-	if err != nil {
-		// Transfers still running after the grace period are cut off.
-		_ = srv.Close()
-		err = nil
-	}
-	dl.Close()
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-		return fmt.Errorf("serving: %w", serr)
-	}
-	return err
+	defer dl.Close()
+	return webserve.Serve(ctx, dl, srv, webConfigFile, s.opts.Log)
 }

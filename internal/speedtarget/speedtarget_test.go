@@ -194,48 +194,109 @@ func TestAdmission(t *testing.T) {
 
 func TestSessions(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
-	grace := 5 * time.Second
+	const (
+		grace    = 5 * time.Second
+		maxTest  = 60 * time.Second
+		cooldown = 60 * time.Second
+	)
 	type step struct {
-		op     string // "acquire" or "release"
+		op     string // "acquire", "release" (the client's oldest transfer), "cut" (a limit ends its test)
 		client string
 		at     time.Duration
-		wantOK bool
+		want   string // acquire: "" admitted, else the refusal reason
 	}
 	tests := []struct {
 		name  string
 		steps []step
 	}{
 		{"grace keeps a session", []step{
-			{"acquire", "a", 0, true}, {"release", "a", time.Second, true},
-			{"acquire", "b", 2 * time.Second, false}, // a is still testing
-			{"acquire", "b", 7 * time.Second, true},  // a's grace passed
+			{"acquire", "a", 0, ""}, {"release", "a", time.Second, ""},
+			{"acquire", "b", 2 * time.Second, RejectMaxTests}, // a is still testing
+			{"acquire", "b", 7 * time.Second, ""},             // a's grace passed
 		}},
 		{"own session survives grace", []step{
-			{"acquire", "a", 0, true}, {"release", "a", time.Second, true},
-			{"acquire", "a", 3 * time.Second, true},
+			{"acquire", "a", 0, ""}, {"release", "a", time.Second, ""},
+			{"acquire", "a", 3 * time.Second, ""},
 		}},
 		{"streams bound", []step{
-			{"acquire", "a", 0, true}, {"acquire", "a", 0, true}, {"acquire", "a", 0, false},
-			{"release", "a", time.Second, true}, {"acquire", "a", time.Second, true},
+			{"acquire", "a", 0, ""}, {"acquire", "a", 0, ""}, {"acquire", "a", 0, RejectMaxStreams},
+			{"release", "a", time.Second, ""}, {"acquire", "a", time.Second, ""},
+		}},
+		{"a test lasts at most maxTest, then the client waits", []step{
+			{"acquire", "a", 0, ""}, {"release", "a", 50 * time.Second, ""},
+			{"acquire", "a", 54 * time.Second, ""}, {"release", "a", 59 * time.Second, ""},
+			{"acquire", "a", 61 * time.Second, RejectCooldown},
+			{"acquire", "b", 61 * time.Second, ""}, // a's slot is free at once
+			{"release", "b", 62 * time.Second, ""},
+			{"acquire", "a", 110 * time.Second, RejectCooldown},
+			{"acquire", "a", 122 * time.Second, ""}, // cooldown over
+		}},
+		{"a cut frees the slot and cools the client down", []step{
+			{"acquire", "a", 0, ""}, {"cut", "a", 5 * time.Second, ""},
+			{"acquire", "b", 5 * time.Second, ""},
+			{"acquire", "a", 6 * time.Second, RejectCooldown}, // even with its transfer still closing
+			{"release", "a", 6 * time.Second, ""},
+			{"acquire", "a", 64 * time.Second, RejectCooldown},
+			{"release", "b", 64 * time.Second, ""},
+			{"acquire", "a", 70 * time.Second, ""},
 		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ss := newSessions(1, 2, grace)
+			ss := newSessions(1, 2, grace, maxTest, cooldown)
+			held := map[string][]*session{}
 			for i, st := range tc.steps {
 				now := t0.Add(st.at)
-				if st.op == "release" {
-					ss.release(st.client, now)
-					continue
-				}
-				if ok, _ := ss.acquire(st.client, now); ok != st.wantOK {
-					t.Fatalf("step %d: acquire %s at %s = %v, want %v", i, st.client, st.at, ok, st.wantOK)
+				switch st.op {
+				case "release":
+					ss.release(held[st.client][0], now)
+					held[st.client] = held[st.client][1:]
+				case "cut":
+					ss.endTest(held[st.client][0], now, LimitTooSlow)
+				case "acquire":
+					s, reason := ss.acquire(st.client, now)
+					if reason != st.want || (s == nil) != (reason != "") {
+						t.Fatalf("step %d: acquire %s at %s = %v, %q; want %q", i, st.client, st.at, s != nil, reason, st.want)
+					}
+					if s != nil {
+						held[st.client] = append(held[st.client], s)
+					}
 				}
 			}
-			if tests, _ := ss.counts(t0.Add(time.Hour)); tests > 1 {
-				t.Errorf("%d sessions left; the map must stay bounded", tests)
+			for _, hs := range held {
+				for _, s := range hs {
+					ss.release(s, t0.Add(30*time.Minute))
+				}
+			}
+			ss.mu.Lock()
+			ss.prune(t0.Add(time.Hour))
+			left := len(ss.m)
+			ss.mu.Unlock()
+			if left > 0 {
+				t.Errorf("%d sessions left an hour later; the map must stay bounded", left)
 			}
 		})
+	}
+}
+
+// TestSessionsBounded: clients cut off one after another leave at most
+// maxCooling entries behind.
+func TestSessionsBounded(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	ss := newSessions(2, 1, time.Second, time.Minute, time.Minute)
+	for i := range 1000 {
+		now := t0.Add(time.Duration(i) * time.Millisecond)
+		s, reason := ss.acquire(fmt.Sprintf("10.0.%d.%d", i/256, i%256), now)
+		if s == nil {
+			t.Fatalf("client %d refused (%s) although every earlier test was cut", i, reason)
+		}
+		ss.endTest(s, now, LimitTooSlow)
+		ss.release(s, now)
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if n := len(ss.m); n > ss.maxCooling+1 {
+		t.Errorf("%d sessions kept, want at most %d", n, ss.maxCooling+1)
 	}
 }
 
@@ -252,9 +313,12 @@ func TestPingProtocol(t *testing.T) {
 	}{
 		{"ping", "PING 1700000000000\n", pong, 3},
 		{"ping with CRLF", "PING 1\r\n", pong, 1},
-		{"hi", "HI\n", regexp.MustCompile(`^HELLO \S+ \(\S+\) wardprobe-test\n$`), 1},
+		{"hi", "HI\n", regexp.MustCompile(`^HELLO 2\.11 \(2\.11\.0\) wardprobe\n$`), 1},
+		{"hi with a client id", "HI 1f0e2b9c-5d8a-4e51-9b0a-3c2d1e0f9a8b\n", regexp.MustCompile(`^HELLO 2\.11 \(2\.11\.0\) wardprobe\n$`), 1},
 		{"quit", "QUIT\n", nil, 1},
 		{"over-long line", "PING " + strings.Repeat("9", 400) + "\n", nil, 1},
+		{"line just over the bound", "PING " + strings.Repeat("9", pingMaxLine-5) + "\n", nil, 1},
+		{"longest line", "PING " + strings.Repeat("9", pingMaxLine-6) + "\n", pong, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -285,8 +349,8 @@ func TestPingProtocol(t *testing.T) {
 			}
 		})
 	}
-	if n := counterValue(t, s.m.pings); n != 4 {
-		t.Errorf("pings_total = %v, want 4", n)
+	if n := counterValue(t, s.m.pings); n != 5 {
+		t.Errorf("pings_total = %v, want 5", n)
 	}
 }
 
@@ -361,4 +425,239 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// dripUpload sends the headers of a 30 MB upload from src, then one byte
+// every period until the target cuts it off or stop is closed. It returns
+// when the connection fails.
+func dripUpload(addr, src string, period time.Duration, stop <-chan struct{}) error {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := fmt.Fprintf(c, "POST /speedtest/upload.php HTTP/1.1\r\nHost: t\r\nContent-Length: 30000000\r\n\r\n"); err != nil {
+		return err
+	}
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		if _, err := c.Write([]byte{'x'}); err != nil {
+			return err
+		}
+		select {
+		case <-stop:
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// slowDownload reads a large download from src at about 1 KiB/s.
+func slowDownload(base, src string, stop <-chan struct{}) error {
+	resp, err := clientFrom(src).Get(base + "/speedtest/random4000x4000.jpg")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	buf := make([]byte, 1024)
+	for {
+		if _, err := resp.Body.Read(buf); err != nil {
+			return err
+		}
+		select {
+		case <-stop:
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// TestSlowClientsCannotPin: four clients that hold every test slot by moving
+// almost nothing (a 30 MB upload dripped a byte at a time, or a download read
+// at 1 KiB/s) are cut off after the rate window and refused afterwards, so
+// that a fifth client, retrying, is admitted within the rate window plus two
+// watchdog ticks.
+func TestSlowClientsCannotPin(t *testing.T) {
+	t.Parallel()
+	opts := Options{MaxTests: 4, MinRate: 8 << 10, RateWindow: time.Second, MaxTestTime: 20 * time.Second, StallTimeout: time.Minute}
+	s, base := start(t, opts)
+	addr := strings.TrimPrefix(base, "http://")
+	stop := make(chan struct{})
+	errs := make(chan error, 4)
+	for i, src := range []string{"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"} {
+		go func() {
+			if i == 3 {
+				errs <- slowDownload(base, src, stop)
+				return
+			}
+			errs <- dripUpload(addr, src, 300*time.Millisecond, stop)
+		}()
+	}
+	defer close(stop)
+	// Wait until the four hold every slot.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if tests, _ := s.sessions.counts(time.Now()); tests == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the slow clients did not take the four slots")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	pinned := time.Now()
+	var admitted time.Duration
+	for {
+		code, release := holdDownload(t, base, "127.0.0.9")
+		release()
+		if code == 200 {
+			admitted = time.Since(pinned)
+			break
+		}
+		if code != 503 {
+			t.Fatalf("status %d", code)
+		}
+		if time.Since(pinned) > 10*time.Second {
+			t.Fatal("a fifth client was refused for 10 s while four slow clients held the slots")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	bound := opts.RateWindow + 2*watchEvery + 250*time.Millisecond
+	t.Logf("fifth client admitted %v after four slow clients held every slot (bound %v)", admitted.Round(time.Millisecond), bound)
+	if admitted > bound {
+		t.Errorf("admitted after %v, want within %v", admitted, bound)
+	}
+	// The uploads fail at once; the download client still has its socket
+	// buffer to read (the target reset the connection and moved on).
+	for range 3 {
+		select {
+		case err := <-errs:
+			if err == nil {
+				t.Error("a slow upload was not cut off")
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a slow upload is still running")
+		}
+	}
+	if n := counterValue(t, s.m.limits.WithLabelValues(LimitTooSlow)); n != 4 {
+		t.Errorf("transfer_limits_total{reason=too_slow} = %v, want 4", n)
+	}
+	if n := waitStreams(s, 0); n != 0 {
+		t.Errorf("%d transfers in flight after the cuts", n)
+	}
+	// Cut-off clients are refused for a while.
+	if code, release := holdDownload(t, base, "127.0.0.2"); code != 503 {
+		t.Errorf("a cut-off client got %d, want 503", code)
+		release()
+	}
+	if n := counterValue(t, s.m.rejected.WithLabelValues(RejectCooldown)); n < 1 {
+		t.Errorf("rejected_total{reason=cooldown} = %v, want ≥ 1", n)
+	}
+}
+
+// TestTransferAndTestTimeLimits: a transfer faster than the minimum rate is
+// still cut off at the longest transfer time, and a client's test at the
+// longest test time.
+func TestTransferAndTestTimeLimits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"transfer time", Options{MaxTransferTime: 1500 * time.Millisecond, MinRate: 1, RateWindow: time.Second}, LimitTransferTime},
+		{"test time", Options{MaxTestTime: 1500 * time.Millisecond, MinRate: 1, RateWindow: time.Second}, LimitTestTime},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, base := start(t, tc.opts)
+			stop := make(chan struct{})
+			defer close(stop)
+			began := time.Now()
+			go func() { _ = slowDownload(base, "127.0.0.2", stop) }()
+			for counterValue(t, s.m.limits.WithLabelValues(tc.want)) == 0 {
+				if time.Since(began) > 10*time.Second {
+					t.Fatalf("not cut off within 10 s:\n%v", s.m.limits)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			took := time.Since(began)
+			t.Logf("cut off after %v", took.Round(time.Millisecond))
+			if took < 1500*time.Millisecond {
+				t.Errorf("cut off after %v, before the 1.5 s limit", took)
+			}
+			if n := waitStreams(s, 0); n != 0 {
+				t.Errorf("%d transfers still in flight after the cut", n)
+			}
+		})
+	}
+}
+
+// waitStreams waits up to 2 s for the transfers in flight to drop to want
+// (a cut transfer's handler returns just after the cut) and returns them.
+func waitStreams(s *Server, want int) int {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		_, n := s.sessions.counts(time.Now())
+		if n <= want || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestPingBoundedInTime: a PING connection whose line dribbles in slower
+// than the line time, or that keeps pinging past its lifetime, is closed.
+func TestPingBoundedInTime(t *testing.T) {
+	t.Parallel()
+	s, base := start(t, Options{})
+	s.ping = pingTimes{line: 300 * time.Millisecond, lifetime: time.Second}
+	addr := strings.TrimPrefix(base, "http://")
+	tests := []struct {
+		name     string
+		every    time.Duration // between writes
+		send     string        // written in pieces of chunk bytes, repeated
+		chunk    int
+		min, max time.Duration // the connection must be closed in between
+	}{
+		{"dribbled line", 100 * time.Millisecond, "PING 1700000000000\n", 1, 300 * time.Millisecond, time.Second},
+		{"pings past the lifetime", 100 * time.Millisecond, "PING 1\n", 7, time.Second, 2 * time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			closed := make(chan time.Duration, 1)
+			began := time.Now()
+			go func() {
+				_, _ = io.Copy(io.Discard, c)
+				closed <- time.Since(began)
+			}()
+			for i := 0; ; i += tc.chunk {
+				select {
+				case took := <-closed:
+					t.Logf("closed after %v", took.Round(time.Millisecond))
+					if took < tc.min || took > tc.max {
+						t.Errorf("closed after %v, want between %v and %v", took, tc.min, tc.max)
+					}
+					return
+				case <-time.After(tc.every):
+				}
+				j := i % len(tc.send)
+				_, _ = c.Write([]byte(tc.send[j : j+tc.chunk]))
+				if time.Since(began) > tc.max+time.Second {
+					t.Fatalf("still open after %v", time.Since(began))
+				}
+			}
+		})
+	}
 }

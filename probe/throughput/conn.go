@@ -45,36 +45,57 @@ func readCounters(tc *net.TCPConn) (tcpCounters, bool) {
 	return tcpCounters{sent: int64(info.Bytes_sent), acked: int64(info.Bytes_acked), received: int64(info.Bytes_received)}, true
 }
 
+// Why a connSet's gate closed (see connSet.onLimit).
+const (
+	limitAllowance = iota // the set's allowance is used
+	limitCharge           // the budget's checkpoint failed: nothing more may move
+)
+
 // connSet is the connections of one test phase (the pings, a download or an
-// upload). It sums their kernel counters, caps the bytes they may move, and
-// closes them all at the end of the phase. It is safe for concurrent use.
+// upload). It sums their kernel counters and closes them all at the end of
+// the phase. Every byte its connections read or write is first reserved
+// from the test's Charge and, when allowance > 0, the bytes they read (or,
+// with capWrites, write) from the set's allowance: the direction's payload,
+// not the requests or answers that go the other way. It is safe for
+// concurrent use.
 type connSet struct {
-	dialer *net.Dialer
-	// allowance caps the application bytes read plus written (0: no cap);
-	// onCap is called once when it is reached.
+	dialer    *net.Dialer
+	charge    *Charge
 	allowance int64
-	onCap     func()
-	appBytes  atomic.Int64
-	capOnce   sync.Once
+	capWrites bool
+	// onLimit is called (at most once per reason) when the gate closes.
+	onLimit  func(why int)
+	appBytes atomic.Int64
+	capOnce  [2]sync.Once
 	// firstData is when the first payload byte was read or written (Unix ns, 0 before).
 	firstData atomic.Int64
 
 	mu     sync.Mutex
 	live   map[*trackedConn]struct{}
-	closed tcpCounters // final counters of closed connections
-	done   bool
+	closed tcpCounters   // final counters of closed connections
+	done   chan struct{} // closed by closeAll
 }
 
-func newConnSet(d *net.Dialer, allowance int64, onCap func()) *connSet {
-	return &connSet{dialer: d, allowance: allowance, onCap: onCap, live: map[*trackedConn]struct{}{}}
+func newConnSet(d *net.Dialer, ch *Charge, allowance int64, capWrites bool, onLimit func(why int)) *connSet {
+	if onLimit == nil {
+		onLimit = func(int) {}
+	}
+	return &connSet{dialer: d, charge: ch, allowance: allowance, capWrites: capWrites, onLimit: onLimit,
+		live: map[*trackedConn]struct{}{}, done: make(chan struct{})}
+}
+
+func (s *connSet) isDone() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // dial opens a tracked connection; it fails once the set is closed.
 func (s *connSet) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	s.mu.Lock()
-	done := s.done
-	s.mu.Unlock()
-	if done {
+	if s.isDone() {
 		return nil, errStopped
 	}
 	c, err := s.dialer.DialContext(ctx, network, addr)
@@ -86,10 +107,10 @@ func (s *connSet) dial(ctx context.Context, network, addr string) (net.Conn, err
 		c.Close()
 		return nil, errors.New("throughput: not a TCP connection")
 	}
-	w := &trackedConn{Conn: tc, tcp: tc, set: s}
+	w := &trackedConn{Conn: tc, tcp: tc, set: s, gone: make(chan struct{})}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.done {
+	if s.isDone() {
 		tc.Close()
 		return nil, errStopped
 	}
@@ -114,7 +135,9 @@ func (s *connSet) counters() tcpCounters {
 // stopped phase moves no more bytes) and refuses new ones.
 func (s *connSet) closeAll() {
 	s.mu.Lock()
-	s.done = true
+	if !s.isDone() {
+		close(s.done)
+	}
 	conns := make([]*trackedConn, 0, len(s.live))
 	for c := range s.live {
 		conns = append(conns, c)
@@ -126,66 +149,106 @@ func (s *connSet) closeAll() {
 	}
 }
 
-// take reserves up to n application bytes under the allowance.
-func (s *connSet) take(n int) int {
-	if s.allowance <= 0 {
-		return n
-	}
-	for {
-		used := s.appBytes.Load()
-		left := s.allowance - used
-		if left <= 0 {
-			s.capOnce.Do(s.onCap)
-			return 0
+func (s *connSet) limit(why int) { s.capOnce[why].Do(func() { s.onLimit(why) }) }
+
+// take reserves up to n bytes for c to read (or write), under the set's
+// allowance and from the charge (which may wait for a checkpoint). It
+// returns 0 when the gate is closed: the allowance is used, the charge
+// failed, or the set or c closed.
+func (s *connSet) take(c *trackedConn, n int, write bool) int {
+	k := int64(n)
+	capped := s.allowance > 0 && write == s.capWrites
+	if capped {
+		for {
+			used := s.appBytes.Load()
+			left := s.allowance - used
+			if left <= 0 {
+				s.limit(limitAllowance)
+				return 0
+			}
+			k = min(k, left)
+			if s.appBytes.CompareAndSwap(used, used+k) {
+				break
+			}
 		}
-		k := min(int64(n), left)
-		if s.appBytes.CompareAndSwap(used, used+k) {
-			return int(k)
-		}
 	}
+	got := s.charge.reserve(k, s.done, c.gone)
+	if capped {
+		s.appBytes.Add(got - k)
+	}
+	if got == 0 && s.charge.isFailed() {
+		s.limit(limitCharge)
+	}
+	return int(got)
 }
 
 // giveBack returns reserved bytes that were not moved.
-func (s *connSet) giveBack(n int) {
-	if s.allowance > 0 && n > 0 {
-		s.appBytes.Add(-int64(n))
+func (s *connSet) giveBack(n int, write bool) {
+	if n > 0 {
+		if s.allowance > 0 && write == s.capWrites {
+			s.appBytes.Add(-int64(n))
+		}
+		s.charge.giveBack(int64(n))
+	}
+}
+
+func (s *connSet) moved(n int) {
+	if n > 0 && s.firstData.Load() == 0 {
+		s.firstData.CompareAndSwap(0, time.Now().UnixNano())
 	}
 }
 
 // trackedConn is a connection of a connSet. It embeds net.Conn, not
-// *net.TCPConn, so that no ReadFrom/WriteTo fast path bypasses the cap.
+// *net.TCPConn, so that no ReadFrom/WriteTo fast path bypasses the gate.
 type trackedConn struct {
 	net.Conn
 	tcp       *net.TCPConn
 	set       *connSet
+	gone      chan struct{} // closed by Close
 	closeOnce sync.Once
 }
 
+// Read reads at most what the gate allows; at a closed gate it fails with
+// errCapped (a download stops as soon as its allowance is read).
 func (c *trackedConn) Read(b []byte) (int, error) {
-	k := c.set.take(len(b))
-	if k == 0 && len(b) > 0 {
-		return 0, errCapped
+	if len(b) == 0 {
+		return c.Conn.Read(b)
+	}
+	k := c.set.take(c, len(b), false)
+	if k == 0 {
+		select {
+		case <-c.set.done:
+			return 0, errStopped
+		case <-c.gone:
+			return 0, net.ErrClosed
+		default:
+			return 0, errCapped
+		}
 	}
 	n, err := c.Conn.Read(b[:k])
-	c.set.giveBack(k - n)
-	if n > 0 && c.set.firstData.Load() == 0 {
-		c.set.firstData.CompareAndSwap(0, time.Now().UnixNano())
-	}
+	c.set.giveBack(k-n, false)
+	c.set.moved(n)
 	return n, err
 }
 
+// Write writes what the gate allows; at a closed gate it waits until the
+// set or the connection is closed, so that what was already written is
+// still sent (an upload is stopped once its allowance has left the probe,
+// not when it was handed to the kernel).
 func (c *trackedConn) Write(b []byte) (int, error) {
 	var done int
 	for done < len(b) {
-		k := c.set.take(len(b) - done)
+		k := c.set.take(c, len(b)-done, true)
 		if k == 0 {
-			return done, errCapped
+			select {
+			case <-c.set.done:
+			case <-c.gone:
+			}
+			return done, errStopped
 		}
 		n, err := c.Conn.Write(b[done : done+k])
-		c.set.giveBack(k - n)
-		if n > 0 && c.set.firstData.Load() == 0 {
-			c.set.firstData.CompareAndSwap(0, time.Now().UnixNano())
-		}
+		c.set.giveBack(k-n, true)
+		c.set.moved(n)
 		done += n
 		if err != nil {
 			return done, err
@@ -204,6 +267,7 @@ func (c *trackedConn) Close() error {
 		}
 		delete(c.set.live, c)
 		c.set.mu.Unlock()
+		close(c.gone)
 		err = c.Conn.Close()
 	})
 	return err

@@ -17,18 +17,24 @@
 //     own estimate ramps up from zero over a 5 s window and under-reads short
 //     tests, and its upload count moves in 1 MB request steps;
 //   - a direction stops as soon as its rate has settled, its share of the
-//     byte allowance is used, it stalls, or a transfer fails; its connections
-//     are then reset so that nothing queued is sent after the stop;
+//     byte allowance has been received (download) or sent (upload), it
+//     stalls, or a transfer fails; its connections are then reset so that
+//     nothing queued is sent after the stop;
+//   - upload bodies are wardprobe's own (random data, written in large
+//     pieces), of the length speedtest-go asks for;
 //   - bytes used are the kernel's counts (retransmissions included) over
-//     every connection of the test.
+//     every connection of the test; every byte a connection reads or writes
+//     is first reserved from the test's Charge, which a Budget keeps written
+//     ahead in its state file (see Budget).
 //
 // probe never imports Prometheus: results leave as Result values.
 package throughput
 
 import (
 	"context"
+	crand "crypto/rand"
 	"fmt"
-	"math/rand/v2"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -60,7 +66,8 @@ const (
 
 // Tuning of a test.
 const (
-	// DefaultStreams is the number of parallel transfers per direction.
+	// DefaultStreams is the number of parallel transfers of a download, and
+	// of an upload on a probe with at least as many CPUs (see Config.Streams).
 	DefaultStreams = 4
 	// DirectionMax bounds the time one direction may take.
 	DirectionMax = 4 * time.Second
@@ -96,7 +103,9 @@ type Config struct {
 	Interface string
 	// Timeout bounds one whole test.
 	Timeout time.Duration
-	// Streams is the number of parallel transfers per direction (0: DefaultStreams).
+	// Streams is the number of parallel transfers of a download (0:
+	// DefaultStreams); an upload has at most one per CPU, as speedtest-go
+	// would enable no more in a test's few seconds.
 	Streams int
 	// UserAgent is sent with every request.
 	UserAgent string
@@ -127,6 +136,11 @@ type Direction struct {
 	Detail string
 	// SpeedtestGoBitsPerSecond is speedtest-go's own estimate, for comparison.
 	SpeedtestGoBitsPerSecond float64
+	// CPUUser and CPUSystem are the CPU time the whole process used, in user
+	// space and in the kernel, while the direction ran: with nothing else
+	// busy, the cost of measuring. (The kernel time of a sender on loopback
+	// or veth includes the receiving side's TCP processing.)
+	CPUUser, CPUSystem time.Duration
 }
 
 // Result is the outcome of one throughput test.
@@ -140,7 +154,8 @@ type Result struct {
 	Success bool
 	Reason  probe.Reason
 	Detail  string
-	// Allowance is the bytes the test was allowed.
+	// Allowance is the bytes the test was allowed: both directions, pings
+	// included, not counting what is in flight when a direction stops.
 	Allowance int64
 	// IdleLatency is the median HTTP round trip before the transfers.
 	IdleLatency        time.Duration
@@ -169,10 +184,17 @@ type Client struct {
 	st, pst    *speedtest.Speedtest
 	source     ooklaSource
 
+	// block is the incompressible data upload bodies are cut from.
+	block []byte
+
 	mu         sync.Mutex // one test at a time
 	cached     *speedtest.Server
 	cachedTill time.Time
 }
+
+// uploadBlock is the size of the random block upload bodies repeat: more
+// than a compressor's window (deflate's is 32 KiB).
+const uploadBlock = 64 << 10
 
 // NewClient returns a Client for cfg.
 func NewClient(cfg Config) (*Client, error) {
@@ -193,10 +215,12 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c := &Client{
-		cfg:  cfg,
-		data: &http.Client{CheckRedirect: noRedirect},
-		ping: &http.Client{CheckRedirect: noRedirect},
+		cfg:   cfg,
+		data:  &http.Client{CheckRedirect: noRedirect},
+		ping:  &http.Client{CheckRedirect: noRedirect},
+		block: make([]byte, uploadBlock),
 	}
+	_, _ = crand.Read(c.block) // never fails (crypto/rand panics instead)
 	// WithDoer makes each instance use our client (and so our transport);
 	// no UserConfig is passed, so speedtest-go touches no resolver.
 	c.st = speedtest.New(speedtest.WithDoer(c.data))
@@ -227,11 +251,48 @@ func (c *Client) dialer() (*net.Dialer, error) {
 	return d, nil
 }
 
+// uploadBody returns a request body of n bytes cut from c.block. It
+// replaces speedtest-go's own (0xAA bytes handed out 1 KiB per Read, which
+// the HTTP transport passes on as one 1 KiB write, and so one small TCP
+// segment, each): the same length to the same endpoint, written in large
+// pieces of data no compressor on the path can shrink.
+func (c *Client) uploadBody(n int64) io.ReadCloser { return &repeatBody{block: c.block, left: n} }
+
+// repeatBody reads left bytes of block, repeated.
+type repeatBody struct {
+	block []byte
+	off   int
+	left  int64
+}
+
+func (b *repeatBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n := copy(p, b.block[b.off:])
+	b.off = (b.off + n) % len(b.block)
+	b.left -= int64(n)
+	return n, nil
+}
+
+func (b *repeatBody) Close() error { return nil }
+
 // Test runs one test, moving at most about allowance bytes (what is in
-// flight when a direction stops comes on top). It returns by the Timeout.
+// flight when a direction stops comes on top), drawn on no budget. It
+// returns by the Timeout.
 func (c *Client) Test(ctx context.Context, allowance int64) Result {
+	return c.TestCharged(ctx, Unmetered(allowance))
+}
+
+// TestCharged runs one test within ch's allowance, reserving every byte its
+// connections read or write from ch (see Budget). It does not end ch.
+func (c *Client) TestCharged(ctx context.Context, ch *Charge) Result {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	allowance := ch.Allowance()
 	res := Result{Start: time.Now(), Mode: c.cfg.Mode, Allowance: allowance, SpeedtestGoVersion: speedtest.Version()}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
@@ -246,7 +307,7 @@ func (c *Client) Test(ctx context.Context, allowance int64) Result {
 	if err != nil {
 		return finish(probe.Classify(err), err.Error())
 	}
-	pingConns := newConnSet(dialer, 0, nil)
+	pingConns := newConnSet(dialer, ch, 0, false, nil)
 	pingRT := &roundTripper{base: newHTTPTransport(pingConns, 4), ua: c.cfg.UserAgent}
 	c.ping.Transport = pingRT
 	defer func() {
@@ -293,9 +354,9 @@ func (c *Client) Test(ctx context.Context, allowance int64) Result {
 			share = allowance - res.ReceivedBytes - res.SentBytes
 		}
 		share = max(share, 1) // a share of 0 would mean no cap at all
-		d, sent, received := c.direction(ctx, up, &dataSrv, &pingSrv, pingRT, dialer, share, dur)
-		res.SentBytes += sent
-		res.ReceivedBytes += received
+		d, v := c.direction(ctx, up, &dataSrv, &pingSrv, pingRT, dialer, ch, share, res.Bytes(), dur)
+		res.SentBytes += v.sent
+		res.ReceivedBytes += v.received
 		if up {
 			res.Upload = d
 		} else {
@@ -392,263 +453,4 @@ func median(ns []int64) time.Duration {
 		return time.Duration(s[len(s)/2])
 	}
 	return time.Duration((s[len(s)/2-1] + s[len(s)/2]) / 2)
-}
-
-// timedLatency is a ping's round trip and when it completed.
-type timedLatency struct {
-	at  time.Duration // since the direction began
-	rtt time.Duration
-}
-
-// direction runs one direction and returns it with the bytes its
-// connections sent and received.
-func (c *Client) direction(ctx context.Context, up bool, srv, pingSrv *speedtest.Server, pingRT *roundTripper,
-	dialer *net.Dialer, allowance int64, dur time.Duration) (d Direction, sent, received int64) {
-	d.Ran = true
-	begin := time.Now()
-	ds := newDirState(begin.Add(dur))
-	pctx, stopPings := context.WithCancel(ctx)
-	defer stopPings()
-	conns := newConnSet(dialer, allowance, func() { ds.stop(stopCapped, "", "") })
-	// pending is how long the ping in flight had waited when the load
-	// stopped: a lower bound of the loaded latency when no ping completed.
-	var pending time.Duration
-	var pendingOnce sync.Once
-	endPings := func() {
-		pendingOnce.Do(func() { pending = pingRT.inflightFor(time.Now()) })
-		stopPings()
-	}
-	ds.onStop = func() {
-		endPings()
-		conns.closeAll()
-	}
-	rt := &roundTripper{base: newHTTPTransport(conns, 2*c.cfg.Streams), ua: c.cfg.UserAgent, dir: ds}
-	c.data.Transport = rt
-	dm := speedtest.NewDataManager()
-	dm.SetNThread(c.cfg.Streams)
-	dm.SetCaptureTime(dur)
-	c.st.Manager = dm
-
-	// Latency under load, on the ping connection.
-	var latMu sync.Mutex
-	var lats []timedLatency
-	pingsDone := make(chan struct{})
-	go func() {
-		defer close(pingsDone)
-		_, _ = pingSrv.HTTPPing(pctx, int(dur/loadedPingEvery)+1, loadedPingEvery, func(l time.Duration) {
-			latMu.Lock()
-			lats = append(lats, timedLatency{time.Since(begin), l})
-			latMu.Unlock()
-		})
-	}()
-
-	est := newEstimator(warmupTime, allowance/5, minWindow, settleTime, settleTolerance)
-	flow := func(v tcpCounters) (delivered, wire int64) {
-		if up {
-			return v.acked, v.sent
-		}
-		return v.received, v.received
-	}
-	sampling := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		tick := time.NewTimer(fastSampleEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-sampling:
-				return
-			case <-ds.stopped:
-				if why, _, _ := ds.state(); why == stopCapped {
-					// The allowance ran out, perhaps before any sample saw a
-					// byte on a fast link: sample the moment it ended.
-					delivered, _ := flow(conns.counters())
-					est.add(sample{time.Since(begin), delivered})
-				}
-				return
-			case <-tick.C:
-			}
-			now := time.Since(begin)
-			// Sample finely at first, so that a fast link which uses up its
-			// allowance in a few tens of milliseconds still gives a window.
-			if now < fastSampling {
-				tick.Reset(fastSampleEvery)
-			} else {
-				tick.Reset(sampleEvery)
-			}
-			delivered, wire := flow(conns.counters())
-			est.add(sample{now, delivered})
-			switch {
-			case wire >= allowance:
-				ds.stop(stopCapped, "", "")
-			case est.settled():
-				ds.stop(stopStable, "", "")
-			case est.started() && now-est.lastProgress() >= StallAfter:
-				ds.stop(stopFailed, ReasonStalled, fmt.Sprintf("no progress for %s", StallAfter))
-			case !est.started() && now >= FirstByteTimeout:
-				ds.stop(stopFailed, probe.ReasonTimeout, fmt.Sprintf("no data within %s", FirstByteTimeout))
-			}
-		}
-	}()
-
-	if up {
-		_ = srv.UploadTestContext(ctx)
-		d.SpeedtestGoBitsPerSecond = float64(srv.ULSpeed) * 8
-	} else {
-		_ = srv.DownloadTestContext(ctx)
-		d.SpeedtestGoBitsPerSecond = float64(srv.DLSpeed) * 8
-	}
-	close(sampling)
-	<-sampled
-	why, reason, detail := ds.state()
-	if why == stopNone && ctx.Err() != nil {
-		why, reason, detail = stopFailed, probe.ReasonTimeout, "the test's timeout passed"
-	}
-	if why == stopNone {
-		// speedtest-go's time ended it: take the last sample now.
-		delivered, _ := flow(conns.counters())
-		est.add(sample{time.Since(begin), delivered})
-	}
-	endPings()
-	conns.closeAll()
-	rt.base.CloseIdleConnections()
-	<-pingsDone
-	d.Elapsed = time.Since(begin)
-	if w := est.window(); len(w) > 0 {
-		d.Elapsed = w[len(w)-1].t
-	}
-	v := conns.counters()
-	sent, received = v.sent, v.received
-	_, d.Bytes = flow(v)
-	d.Settled, d.Capped = why == stopStable, why == stopCapped
-
-	if why == stopFailed {
-		d.Reason, d.Detail = reason, detail
-		return d, sent, received
-	}
-	r, window, ok := est.rate()
-	if (!ok || r <= 0) && est.started() {
-		// A link so fast that the allowance went between two samples: take
-		// the rate from the first payload byte to the last sample.
-		if first := conns.firstData.Load(); first != 0 {
-			last := est.s[len(est.s)-1]
-			if span := begin.Add(last.t).Sub(time.Unix(0, first)); span > 0 {
-				r, window, ok = float64(last.b)/span.Seconds(), span, true
-			}
-		}
-	}
-	if !ok || r <= 0 {
-		d.Reason, d.Detail = probe.ReasonTimeout, "too little data to measure a rate"
-		if !est.started() {
-			d.Detail = "no data"
-		}
-		return d, sent, received
-	}
-	d.BitsPerSecond, d.Window = r*8, window
-
-	// Median latency of pings that completed in the measurement window (all
-	// of them if none did); a lower bound if none completed at all.
-	latMu.Lock()
-	defer latMu.Unlock()
-	var from time.Duration
-	if w := est.window(); len(w) > 0 {
-		from = w[0].t
-	}
-	var in, all []int64
-	for _, l := range lats {
-		all = append(all, int64(l.rtt))
-		if l.at >= from {
-			in = append(in, int64(l.rtt))
-		}
-	}
-	switch {
-	case len(in) > 0:
-		d.Latency = median(in)
-	case len(all) > 0:
-		d.Latency = median(all)
-	case pending > 0:
-		d.Latency, d.LatencyLowerBound = pending, true
-	}
-	return d, sent, received
-}
-
-// Runner runs tests at an interval with jitter, never two at once, within
-// a daily byte budget.
-type Runner struct {
-	client   *Client
-	budget   *Budget
-	interval time.Duration
-	maxBytes int64
-	// Stagger returns the delay before the first test; Jitter the offset
-	// added to each interval; Backoff the wait after the target was busy.
-	Stagger func(interval time.Duration) time.Duration
-	Jitter  func(interval time.Duration) time.Duration
-	Backoff func(interval time.Duration) time.Duration
-}
-
-// NewRunner returns a Runner testing with cfg every interval, each test
-// moving at most maxBytes, drawing on budget.
-func NewRunner(cfg Config, interval time.Duration, maxBytes int64, budget *Budget) (*Runner, error) {
-	c, err := NewClient(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &Runner{client: c, budget: budget, interval: interval, maxBytes: maxBytes,
-		Stagger: DefaultStagger, Jitter: DefaultJitter, Backoff: DefaultBackoff}, nil
-}
-
-// DefaultStagger spreads first tests uniformly over [0, min(interval, 10s)).
-func DefaultStagger(interval time.Duration) time.Duration {
-	return rand.N(max(min(interval, 10*time.Second), 1))
-}
-
-// DefaultJitter is uniform in ±10% of the interval, so that a fleet of
-// probes drifts apart rather than testing a target in lock-step.
-func DefaultJitter(interval time.Duration) time.Duration {
-	span := max(interval/10, 1)
-	return rand.N(2*span) - span
-}
-
-// DefaultBackoff waits uniformly 1 to 5 minutes (at most the interval)
-// after a busy target before trying again.
-func DefaultBackoff(interval time.Duration) time.Duration {
-	return min(interval, time.Minute+rand.N(4*time.Minute))
-}
-
-// statusEvery is how often the budget's status is reported between tests.
-const statusEvery = 30 * time.Second
-
-// Run tests until ctx ends. It reports each test's result to emit and the
-// budget's status to status (after each test and at least every 30 s).
-func (r *Runner) Run(ctx context.Context, emit func(Result), status func(BudgetStatus)) {
-	wait := r.Stagger(r.interval)
-	for {
-		until := time.Now().Add(wait)
-		for {
-			status(r.budget.Status(r.maxBytes))
-			left := time.Until(until)
-			if left <= 0 {
-				break
-			}
-			if !probe.Sleep(ctx, min(left, statusEvery)) {
-				return
-			}
-		}
-		wait = r.interval + r.Jitter(r.interval)
-		allowance, ok := r.budget.Grant(r.maxBytes)
-		if !ok {
-			continue
-		}
-		res := r.client.Test(ctx, allowance)
-		r.budget.Spend(res.Bytes())
-		if ctx.Err() != nil {
-			status(r.budget.Status(r.maxBytes))
-			return // stopped mid-test: the result says nothing about the network
-		}
-		emit(res)
-		if res.Reason == ReasonBusy {
-			wait = r.Backoff(r.interval)
-		}
-	}
 }

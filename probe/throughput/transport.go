@@ -47,11 +47,13 @@ func newHTTPTransport(set *connSet, conns int) *http.Transport {
 }
 
 // roundTripper sets wardprobe's User-Agent, turns non-2xx answers into
-// errors, and reports transfer errors to its direction (nil for pings).
+// errors, reports transfer errors to its direction (nil for pings), and
+// gives upload requests their body (body, when set).
 type roundTripper struct {
 	base *http.Transport
 	ua   string
 	dir  *dirState
+	body func(n int64) io.ReadCloser
 
 	mu       sync.Mutex
 	lastErr  error
@@ -93,6 +95,10 @@ func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	r := req.Clone(req.Context())
 	r.Header.Set("User-Agent", t.ua)
+	if t.body != nil && r.Body != nil && r.ContentLength > 0 {
+		req.Body.Close()
+		r.Body, r.GetBody = t.body(r.ContentLength), nil
+	}
 	if t.dir == nil {
 		t.inflight.Store(time.Now().UnixNano())
 		defer t.inflight.Store(0)

@@ -48,8 +48,8 @@ func usage(pid int) (cpu float64, peakRSS int64, err error) {
 
 // peers builds a probe namespace and a peer namespace holding icmpTargets
 // addresses (10.77.0.2 ...), a dnsmasq and an HTTP server.
-func peers(b *testing.B, l *lab.Lab) (probeNS string, addrs []string) {
-	probeNS, peerNS := l.Netns("p"), l.Netns("q")
+func peers(b *testing.B, l *lab.Lab) (probeNS, peerNS string, addrs []string) {
+	probeNS, peerNS = l.Netns("p"), l.Netns("q")
 	_, peerIf := l.Veth(probeNS, "10.77.0.1/24", peerNS, "10.77.0.2/24")
 	for i := range icmpTargets {
 		a := fmt.Sprintf("10.77.0.%d", i+2)
@@ -62,7 +62,7 @@ func peers(b *testing.B, l *lab.Lab) (probeNS string, addrs []string) {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })}
 	go srv.Serve(l.Listen(peerNS, "10.77.0.2:8080"))
 	b.Cleanup(func() { srv.Close() })
-	return probeNS, addrs
+	return probeNS, peerNS, addrs
 }
 
 type figure struct {
@@ -70,6 +70,43 @@ type figure struct {
 	cpu     float64
 	rss     int64
 	packets string
+}
+
+// wardprobeAtInfo starts wardprobe in ns on configYAML, logging at info
+// level as a deployed probe does.
+func wardprobeAtInfo(b *testing.B, l *lab.Lab, bin, ns, configYAML string) *lab.Daemon {
+	path := b.TempDir() + "/wardprobe.yml"
+	if err := os.WriteFile(path, []byte(configYAML), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return l.WardprobeArgs(ns, "http://127.0.0.1:9810",
+		bin, "run", "--config", path, "--web.listen-address", "127.0.0.1:9810", "--log.level", "info")
+}
+
+// pushFigures is what the push-on run measured.
+type pushFigures struct {
+	cpu                      float64
+	rss                      int64
+	series, samples          float64
+	queueWritten, blockBytes float64 // queue file bytes written; block-layer write_bytes of the process
+	payload, wire            float64 // compressed request bytes; bytes on the wire both ways (TCP/IP included)
+	syncs, intervals         float64
+}
+
+// ioWriteBytes reads write_bytes (bytes the process caused to reach the
+// block layer) from /proc/PID/io.
+func ioWriteBytes(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "write_bytes: "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f
+		}
+	}
+	return 0
 }
 
 func BenchmarkFootprint(b *testing.B) {
@@ -93,7 +130,7 @@ func BenchmarkFootprint(b *testing.B) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		ns, addrs := peers(b, l)
+		ns, _, addrs := peers(b, l)
 		var cfg strings.Builder
 		cfg.WriteString("probe: {name: bench}\ntargets:\n")
 		for i, a := range addrs {
@@ -101,7 +138,7 @@ func BenchmarkFootprint(b *testing.B) {
 		}
 		cfg.WriteString("  - {name: dns, kind: dns, server: 10.77.0.2, query: epr.lab, interval: 10s}\n")
 		cfg.WriteString("  - {name: web, kind: http, url: \"http://10.77.0.2:8080/\", interval: 10s}\n")
-		d := l.Wardprobe(bin, ns, cfg.String(), "--log.level", "info")
+		d := wardprobeAtInfo(b, l, bin, ns, cfg.String())
 		time.Sleep(runFor)
 		cpu, rss, err := usage(d.Cmd.Process.Pid)
 		if err != nil {
@@ -120,7 +157,7 @@ func BenchmarkFootprint(b *testing.B) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		ns, addrs := peers(b, l)
+		ns, _, addrs := peers(b, l)
 		cfgPath := b.TempDir() + "/blackbox.yml"
 		os.WriteFile(cfgPath, []byte(`modules:
   icmp: {prober: icmp, timeout: 2s, icmp: {preferred_ip_protocol: ip4}}
@@ -169,7 +206,7 @@ func BenchmarkFootprint(b *testing.B) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		ns, addrs := peers(b, l)
+		ns, _, addrs := peers(b, l)
 		p := l.Start(ns, append([]string{"fping", "-l", "-p", "1000", "-q"}, addrs...)...)
 		time.Sleep(runFor)
 		cpu, rss, err := usage(p.Cmd.Process.Pid)
@@ -178,6 +215,14 @@ func BenchmarkFootprint(b *testing.B) {
 			return
 		}
 		record(figure{"fping -l (ICMP only)", cpu, rss, fmt.Sprint(int(runFor.Seconds()) * icmpTargets)})
+	}()
+	// wardprobe with push on: the same probing, pushing every second to
+	// Debian's Prometheus (remote-write receiver) in the peer namespace.
+	var pf pushFigures
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		pf = pushRun(b, l, bin)
 	}()
 	wg.Wait()
 
@@ -190,4 +235,90 @@ func BenchmarkFootprint(b *testing.B) {
 			b.ReportMetric(float64(f.rss)/(1<<20), "peak-rss-MiB")
 		}
 	}
+	if pf.samples == 0 {
+		return
+	}
+	fmt.Printf("%-34s %10.2f %14.1f %14s\n", "wardprobe, push on (1 s)", pf.cpu, float64(pf.rss)/(1<<20), "")
+	perSample := func(v float64) float64 { return v / pf.samples }
+	fmt.Printf("\nPush over %s: %.0f series, %.0f samples, %.0f fsyncs in %.0f intervals\n", runFor, pf.series, pf.samples, pf.syncs, pf.intervals)
+	fmt.Printf("%-44s %12s %14s %18s\n", "bytes", "total", "per sample", "per hour at 15 s")
+	hour := pf.series * 240 // samples an hour at the default 15 s interval
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{
+		{"queue files written (wardprobe_push_queue_*)", pf.queueWritten},
+		{"block layer (/proc/PID/io write_bytes)", pf.blockBytes},
+		{"request payload (snappy protobuf)", pf.payload},
+		{"on the wire, both ways (TCP/IP, HTTP)", pf.wire},
+	} {
+		fmt.Printf("%-44s %12.0f %14.2f %15.0f KiB\n", r.name, r.v, perSample(r.v), perSample(r.v)*hour/1024)
+	}
+	b.ReportMetric(float64(pf.rss)/(1<<20), "push-peak-rss-MiB")
+	b.ReportMetric(perSample(pf.queueWritten), "queue-bytes/sample")
+	b.ReportMetric(perSample(pf.wire), "wire-bytes/sample")
+}
+
+// pushRun runs wardprobe with the bench's probing and push on against a
+// real Prometheus, and measures it.
+func pushRun(b *testing.B, l *lab.Lab, bin string) pushFigures {
+	ns, peerNS, addrs := peers(b, l)
+	prom := lab.Tool(b, "prometheus")
+	dir := b.TempDir()
+	os.WriteFile(dir+"/prometheus.yml", []byte("storage:\n  tsdb:\n    out_of_order_time_window: 1h\n"), 0o644)
+	p := l.Start(peerNS, prom, "--config.file="+dir+"/prometheus.yml", "--storage.tsdb.path="+dir+"/data",
+		"--web.listen-address=10.77.0.2:9090", "--web.enable-remote-write-receiver", "--log.level=warn")
+	if err := lab.WaitOK(lab.Client(peerNS), "http://10.77.0.2:9090/-/ready", p, 60*time.Second); err != nil {
+		b.Error(err)
+		return pushFigures{}
+	}
+	// Count the push traffic's bytes (IP packets, both ways) in the probe's namespace.
+	nft := `table inet wpbench {
+  chain out { type filter hook output priority 0; tcp dport 9090 counter; }
+  chain in { type filter hook input priority 0; tcp sport 9090 counter; }
+}
+`
+	os.WriteFile(dir+"/count.nft", []byte(nft), 0o644)
+	l.MustRun(ns, "nft", "-f", dir+"/count.nft")
+	var cfg strings.Builder
+	cfg.WriteString("probe: {name: bench-push}\nlocation: {site: Royal Example Hospital, building: Block B, floor: \"2\", ward: Ward 7}\ntargets:\n")
+	for i, a := range addrs {
+		fmt.Fprintf(&cfg, "  - {name: icmp%d, kind: icmp, address: %s, interval: 1s}\n", i, a)
+	}
+	cfg.WriteString("  - {name: dns, kind: dns, server: 10.77.0.2, query: epr.lab, interval: 10s}\n")
+	cfg.WriteString("  - {name: web, kind: http, url: \"http://10.77.0.2:8080/\", interval: 10s}\n")
+	fmt.Fprintf(&cfg, "push: {url: \"http://10.77.0.2:9090/api/v1/write\", interval: 1s, queue_dir: %s}\n", b.TempDir())
+	d := wardprobeAtInfo(b, l, bin, ns, cfg.String())
+	time.Sleep(runFor)
+	pid := d.Cmd.Process.Pid
+	cpu, rss, err := usage(pid)
+	if err != nil {
+		b.Error(err)
+		return pushFigures{}
+	}
+	f := pushFigures{cpu: cpu, rss: rss, blockBytes: ioWriteBytes(pid)}
+	m, err := d.Metrics()
+	if err != nil {
+		b.Error(err)
+		return f
+	}
+	f.samples = m.Value("wardprobe_push_samples_queued_total")
+	f.queueWritten = m.Value("wardprobe_push_queue_disk_bytes_written_total")
+	f.payload = m.Value("wardprobe_push_request_bytes_total")
+	f.syncs = m.Value("wardprobe_push_queue_syncs_total")
+	f.intervals = f.syncs
+	if f.intervals > 0 {
+		f.series = f.samples / f.intervals
+	}
+	out := l.MustRun(ns, "nft", "list", "table", "inet", "wpbench")
+	for rest := out; ; {
+		i := strings.Index(rest, "bytes ")
+		if i < 0 {
+			break
+		}
+		v, _ := strconv.ParseFloat(strings.Fields(rest[i+6:])[0], 64)
+		f.wire += v
+		rest = rest[i+6:]
+	}
+	return f
 }

@@ -167,8 +167,10 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 	pool.AppendCertsFromPEM(ca)
 	c := lab.Client(ns)
 	c.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: pool}
-	get := func(user, pass string) (int, error) {
-		req, _ := http.NewRequest("GET", "https://127.0.0.1:9810/metrics", nil)
+	var getPath func(path, user, pass string) (int, error)
+	get := func(user, pass string) (int, error) { return getPath("/metrics", user, pass) }
+	getPath = func(path, user, pass string) (int, error) {
+		req, _ := http.NewRequest("GET", "https://127.0.0.1:9810"+path, nil)
 		if user != "" {
 			req.SetBasicAuth(user, pass)
 		}
@@ -196,6 +198,12 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 		code, err := get(tt.user, tt.pass)
 		if err != nil || code != tt.want {
 			t.Errorf("user %q: %d %v, want %d", tt.user, code, err, tt.want)
+		}
+	}
+	// Every path is behind the basic auth, the landing page and the config view included.
+	for _, path := range []string{"/", "/config", "/-/healthy", "/-/reload", "/nope"} {
+		if code, err := getPath(path, "", ""); err != nil || code != 401 {
+			t.Errorf("%s without credentials: %d %v, want 401", path, code, err)
 		}
 	}
 	if strings.Contains(p.Output.String(), "s3cret-ward") {

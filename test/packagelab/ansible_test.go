@@ -70,7 +70,11 @@ func TestAnsibleRole(t *testing.T) {
 		t.Fatalf("wardprobe inventory: %v\n%s", err, b)
 	}
 	secrets := filepath.Join(dir, "secrets")
-	for name, content := range map[string]string{"lab-probe-1/push-token": secretToken + "\n", "lab-ca.pem": "-----BEGIN CERTIFICATE-----\nlab\n-----END CERTIFICATE-----\n"} {
+	ca, err := os.ReadFile(lab.NewCerts(t, time.Hour, "epr.lab").CAFile) // check-config reads the CA as run would
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{"lab-probe-1/push-token": secretToken + "\n", "lab-ca.pem": string(ca)} {
 		p := filepath.Join(secrets, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			t.Fatal(err)

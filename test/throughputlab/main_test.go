@@ -20,16 +20,20 @@ import (
 var (
 	wardprobeBin   string
 	stockClientBin string
+	tputClientBin  string
 )
 
 func TestMain(m *testing.M) {
 	os.Exit(lab.RunTests(m, &wardprobeBin, func(root, dir string) error {
 		stockClientBin = filepath.Join(dir, "stockclient")
-		cmd := exec.Command("go", "build", "-o", stockClientBin, "./test/throughputlab/stockclient")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("building stockclient: %v: %s", err, out)
+		tputClientBin = filepath.Join(dir, "tputclient")
+		for bin, pkg := range map[string]string{stockClientBin: "./test/throughputlab/stockclient", tputClientBin: "./test/throughputlab/tputclient"} {
+			cmd := exec.Command("go", "build", "-o", bin, pkg)
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("building %s: %v: %s", pkg, err, out)
+			}
 		}
 		return nil
 	}))

@@ -163,10 +163,10 @@ func TestBudgetStopsTests(t *testing.T) {
 	if s.Value("wardprobe_throughput_last_test_success") != 1 {
 		t.Errorf("the first test should succeed within its allowance:\n%s", s.Grep("wardprobe_throughput_"))
 	}
-	// A test moves 70-90% of its allowance (an upload stops when its
-	// reserved request bodies reach it). Tests pause once less than a quarter
-	// of max_bytes is left: after the first test, or after a second one that
-	// is granted only what was left.
+	// A test moves about its allowance (a little more: what is in flight
+	// when a direction stops). Tests pause once less than a quarter of
+	// max_bytes is left: after the first test, or after a second one that is
+	// granted only what was left.
 	s = d.WaitFor(t, 150*time.Second, "tests to pause", func(s lab.Samples) bool {
 		return s.Value("wardprobe_throughput_budget_paused") == 1
 	})

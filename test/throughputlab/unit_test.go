@@ -27,15 +27,32 @@ func TestTargetUnitCommandLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var args []string
+	// ExecStart with the unit's Environment= expanded as systemd does
+	// (${VAR} as one word, $VAR split on white space).
+	var exec1 string
+	env := map[string]string{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "ExecStart="); ok {
-			args = strings.Fields(rest)
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, "ExecStart="); ok {
+			exec1 = rest
+		}
+		if rest, ok := strings.CutPrefix(line, "Environment="); ok {
+			k, v, _ := strings.Cut(strings.Trim(rest, `"`), "=")
+			env[k] = v
 		}
 	}
-	if len(args) < 2 || args[0] != "/usr/local/bin/wardprobe" || args[1] != "target" {
-		t.Fatalf("ExecStart %q: want /usr/local/bin/wardprobe target ...", args)
+	var args []string
+	for _, w := range strings.Fields(exec1) {
+		switch {
+		case strings.HasPrefix(w, "$") && !strings.HasPrefix(w, "${"):
+			args = append(args, strings.Fields(env[w[1:]])...)
+		default:
+			args = append(args, os.Expand(w, func(k string) string { return env[k] }))
+		}
+	}
+	if len(args) < 2 || args[0] != "/usr/bin/wardprobe" || args[1] != "target" {
+		t.Fatalf("ExecStart %q: want /usr/bin/wardprobe target ...", args)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -545,6 +545,7 @@ ip route add default via 10.99.0.1 dev wlan2`, 90*time.Second)
 		})
 		t.Logf("wlan2 back: %s (after %s)", link(s), took.Round(100*time.Millisecond))
 	})
+	t.Run("survey", func(t *testing.T) { surveyLab(t, v) }) // survey_test.go
 	// Last: the guest's CPU spent on 802.1X would otherwise linger in the
 	// main link's jitter figures of the scenarios above.
 	t.Run("connect tests on their own adapter", func(t *testing.T) { connectTests(t, v) })

@@ -1,0 +1,174 @@
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/wardprobe/wardprobe/config"
+	"github.com/wardprobe/wardprobe/exporters/push"
+	"github.com/wardprobe/wardprobe/internal/secret"
+)
+
+// pushOptions turns the config's push section into the pusher's options.
+func pushOptions(p *config.Push, version string) push.Options {
+	o := push.Options{
+		URL: p.URL, Interval: p.Interval.D(), Timeout: p.Timeout.D(), QueueDir: p.QueueDir,
+		MaxQueueBytes: int64(p.MaxQueueBytes), MaxQueueAge: p.MaxQueueAge.D(),
+		BearerTokenFile: string(p.BearerTokenFile), UserAgent: "wardprobe/" + version,
+	}
+	if a := p.BasicAuth; a != nil {
+		o.BasicAuth = &push.BasicAuth{Username: a.Username, PasswordFile: string(a.PasswordFile)}
+	}
+	if t := p.TLSConfig; t != nil {
+		o.TLS = push.TLS{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile, ServerName: t.ServerName}
+	}
+	return o
+}
+
+// checkPush reads the certificate files the push section names, as a
+// request will, so that check-config (and a reload) refuses one that cannot
+// be used, at its line. (Its credential files, SecretFiles, are read with
+// every other.)
+func checkPush(cfg *config.Config, redact *secret.Redactor) config.Errors {
+	p := cfg.Push
+	if p == nil {
+		return nil
+	}
+	var errs config.Errors
+	fail := func(key string, err error) {
+		errs = append(errs, cfg.Errorf("push."+key, "%v", redact.Error(err)))
+	}
+	if t := p.TLSConfig; t != nil {
+		if t.CAFile != "" {
+			if b, err := os.ReadFile(t.CAFile); err != nil {
+				fail("tls_config.ca_file", err)
+			} else if !x509.NewCertPool().AppendCertsFromPEM(b) {
+				fail("tls_config.ca_file", fmt.Errorf("%s holds no PEM certificate", t.CAFile))
+			}
+		}
+		if t.CertFile != "" && t.KeyFile != "" {
+			if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+				fail("tls_config.cert_file", fmt.Errorf("loading the client certificate and key: %w", err))
+			}
+		}
+	}
+	return errs
+}
+
+// pushWorker runs remote-write push while the config has a push section:
+// it starts a pusher, hands it each new push section (a new URL, new
+// credentials, bounds or queue directory take effect without losing queued
+// samples) and stops it when the section goes. It is a prometheus.Collector
+// of the running pusher's metrics (none while push is off).
+type pushWorker struct {
+	log      zerolog.Logger
+	version  string
+	gatherer func() prometheus.Gatherer
+	apply    chan *config.Config
+
+	mu sync.Mutex
+	p  *push.Pusher
+}
+
+func newPushWorker(log zerolog.Logger, version string) *pushWorker {
+	return &pushWorker{log: log.With().Str("component", "push").Logger(), version: version, apply: make(chan *config.Config, 1)}
+}
+
+// Apply implements part; the newest config wins.
+func (w *pushWorker) Apply(cfg *config.Config) {
+	for {
+		select {
+		case w.apply <- cfg:
+			return
+		default:
+		}
+		select {
+		case <-w.apply:
+		default:
+		}
+	}
+}
+
+// Describe implements prometheus.Collector. It describes nothing: the
+// pusher's series come and go with the config, so the collector is unchecked.
+func (w *pushWorker) Describe(chan<- *prometheus.Desc) {}
+
+// Collect implements prometheus.Collector.
+func (w *pushWorker) Collect(ch chan<- prometheus.Metric) {
+	w.mu.Lock()
+	p := w.p
+	w.mu.Unlock()
+	if p != nil {
+		p.Collect(ch)
+	}
+}
+
+// start runs p until the returned cancel func is called; done is closed
+// when it has stopped (its queue synced and closed).
+func (w *pushWorker) start(ctx context.Context, p *push.Pusher) (cancel context.CancelFunc, done chan struct{}) {
+	rctx, cancel := context.WithCancel(ctx)
+	done = make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := p.Run(rctx); err != nil {
+			w.log.Error().Err(err).Msg("push stopped with an error")
+		}
+	}()
+	return cancel, done
+}
+
+// run starts, reconfigures and stops the pusher as configs arrive, until
+// ctx ends.
+func (w *pushWorker) run(ctx context.Context) {
+	var (
+		cancel context.CancelFunc
+		done   chan struct{}
+	)
+	stop := func() {
+		if cancel == nil {
+			return
+		}
+		cancel()
+		<-done
+		cancel = nil
+		w.mu.Lock()
+		w.p = nil
+		w.mu.Unlock()
+		w.log.Info().Msg("push stopped")
+	}
+	defer stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case cfg := <-w.apply:
+			if cfg.Push == nil {
+				stop()
+				continue
+			}
+			opts := pushOptions(cfg.Push, w.version)
+			if w.p != nil {
+				if err := w.p.Apply(opts); err != nil {
+					w.log.Error().Err(err).Msg("push: keeping the previous push settings")
+				}
+				continue
+			}
+			p, err := push.New(opts, w.gatherer(), w.log)
+			if err != nil {
+				w.log.Error().Err(err).Msg("push cannot start; it is off until the next config reload")
+				continue
+			}
+			w.mu.Lock()
+			w.p = p
+			w.mu.Unlock()
+			cancel, done = w.start(ctx, p)
+		}
+	}
+}
