@@ -258,7 +258,15 @@ func connectTests(t *testing.T, v *vm) {
 					delta(was, s, "wardprobe_wifi_connect_tests_total", "result", "failure")
 			}
 			reconfigure(t, v, wardprobeYAML(connectSection(ssidName, timeout, tc.auth)))
-			s, took := v.waitFor(t, 90*time.Second, "a connect test", func(s lab.Samples) bool { return tests(s) >= 1 })
+			// Counters and histograms are read live, after the collector's
+			// snapshot: wait for the last-test gauge, set with the rest of
+			// the test's result, so that every series includes it.
+			lastTest := func(s lab.Samples) float64 {
+				return metric(s, "wardprobe_wifi_connect_last_test_timestamp_seconds")
+			}
+			s, took := v.waitFor(t, 90*time.Second, "a connect test", func(s lab.Samples) bool {
+				return tests(s) >= 1 && !math.IsNaN(lastTest(s)) && lastTest(s) != lastTest(was)
+			})
 			if tests(s) != 1 {
 				t.Errorf("%v tests, want 1", tests(s))
 			}
