@@ -570,8 +570,11 @@ func TestTransferAndTestTimeLimits(t *testing.T) {
 		opts Options
 		want string
 	}{
-		{"transfer time", Options{MaxTransferTime: 1500 * time.Millisecond, MinRate: 1, RateWindow: time.Second}, LimitTransferTime},
-		{"test time", Options{MaxTestTime: 1500 * time.Millisecond, MinRate: 1, RateWindow: time.Second}, LimitTestTime},
+		// The rate window is long: a client reading 1 KiB a second over
+		// loopback acknowledges nothing until it has read a window's worth
+		// (64 KiB), which would be "too slow" over a short one.
+		{"transfer time", Options{MaxTransferTime: 1500 * time.Millisecond, MinRate: 1, RateWindow: time.Minute}, LimitTransferTime},
+		{"test time", Options{MaxTestTime: 1500 * time.Millisecond, MinRate: 1, RateWindow: time.Minute}, LimitTestTime},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
