@@ -103,12 +103,19 @@ func runCommand(app *kingpin.Application, stderr io.Writer, redact *secret.Redac
 	webCfg := cmd.Flag("web.config.file", "Path to an exporter-toolkit web config file (TLS, basic auth).").PlaceHolder("FILE").String()
 	lifecycle := cmd.Flag("web.enable-lifecycle", "Enable reloading the config through POST /-/reload (SIGHUP always reloads).").Bool()
 	newLog := logOptions(cmd, stderr, redact)
+	startProfile := profileOptions(cmd, stderr)
 	return command{cmd, func() int {
 		log, err := newLog()
 		if err != nil {
 			fmt.Fprintf(stderr, "wardprobe: %v\n", err)
 			return 2
 		}
+		stopProfile, err := startProfile()
+		if err != nil {
+			fmt.Fprintf(stderr, "wardprobe: %v\n", err)
+			return 2
+		}
+		defer stopProfile()
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 		defer stop()
 		hup := make(chan os.Signal, 1)

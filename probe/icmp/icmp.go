@@ -1,20 +1,34 @@
-// Package icmp is the icmp target kind: it pings a target continuously with
-// prometheus-community/pro-bing and reports every packet's outcome: its
-// round-trip time, or its loss once the packet's own timeout has passed.
+// Package icmp is the icmp target kind: it pings a target continuously and
+// reports every echo's outcome: its round-trip time, or its loss once the
+// echo's own timeout has passed.
+//
+// Each target has one long-lived socket, connected to the target and bound
+// to the interface under test, with one goroutine blocked in its receive
+// (no read deadlines, no polling) and a fixed ring of the echoes awaiting
+// their reply (flight), each with its monotonic send time: a round-trip
+// time never depends on the wall clock or on what the reply's payload says.
+// Echoes are built and parsed here (wire.go) rather than through
+// prometheus-community/pro-bing, whose Pinger opens its socket per run,
+// polls it with read deadlines, times replies from the wall-clock time in
+// the payload, keeps every unanswered sequence number for ever and cannot
+// bind its socket to a device (see the README).
 package icmp
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
-	probing "github.com/prometheus-community/pro-bing"
 	"github.com/rs/zerolog"
-	xicmp "golang.org/x/net/icmp"
+	"golang.org/x/sys/unix"
 
 	"github.com/wardprobe/wardprobe/config"
 	"github.com/wardprobe/wardprobe/probe"
@@ -30,19 +44,26 @@ const (
 	ModeUnprivileged Mode = "unprivileged"
 	// ModeRaw uses raw sockets, which need CAP_NET_RAW.
 	ModeRaw Mode = "raw"
+	// ModeUnavailable is the socket_info mode when no ICMP socket can be had.
+	ModeUnavailable Mode = "unavailable"
 )
 
 // DetectMode picks unprivileged ICMP sockets where the system allows them and
 // raw sockets where it does not but the process has CAP_NET_RAW.
 func DetectMode() (Mode, error) {
-	c, err := xicmp.ListenPacket("udp4", "0.0.0.0")
+	try := func(typ int) error {
+		fd, err := unix.Socket(unix.AF_INET, typ|unix.SOCK_CLOEXEC, unix.IPPROTO_ICMP)
+		if err != nil {
+			return os.NewSyscallError("socket", err)
+		}
+		return unix.Close(fd)
+	}
+	err := try(unix.SOCK_DGRAM)
 	if err == nil {
-		c.Close()
 		return ModeUnprivileged, nil
 	}
-	c, rawErr := xicmp.ListenPacket("ip4:icmp", "0.0.0.0")
+	rawErr := try(unix.SOCK_RAW)
 	if rawErr == nil {
-		c.Close()
 		return ModeRaw, nil
 	}
 	rng, _ := os.ReadFile("/proc/sys/net/ipv4/ping_group_range")
@@ -52,13 +73,28 @@ func DetectMode() (Mode, error) {
 		strings.TrimSpace(string(rng)), err, rawErr)
 }
 
+// detectBinding reports whether this process may bind sockets to a device
+// (SO_BINDTODEVICE, tried on a test socket to the loopback interface).
+func detectBinding() (Binding, error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return BindSource, os.NewSyscallError("socket", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, "lo"); err != nil {
+		return BindSource, fmt.Errorf("SO_BINDTODEVICE refused: %w", err)
+	}
+	return BindDevice, nil
+}
+
 // MaxPacketSize is the largest payload: a 1500-byte MTU less the IPv4 and
 // ICMP headers.
 const MaxPacketSize = 1472
 
 // Spec is an icmp target's own settings.
 type Spec struct {
-	// Address is a host name, an IP address or the word "gateway".
+	// Address is a host name, an IP address (an IPv6 one may carry a zone,
+	// fe80::1%wlan0) or the word "gateway".
 	Address string `yaml:"address"`
 	// PacketSize is the ICMP payload size in bytes (default 56).
 	PacketSize int `yaml:"packet_size"`
@@ -78,8 +114,8 @@ func (s *Spec) Validate(c *config.Checker) {
 	} else if s.Address != "gateway" && !config.ValidHost(s.Address) {
 		c.Errorf("address", "%q is not a host name or IP address", s.Address)
 	}
-	if s.PacketSize < 24 || s.PacketSize > MaxPacketSize {
-		c.Errorf("packet_size", "%d is outside 24..%d", s.PacketSize, MaxPacketSize)
+	if s.PacketSize < MinPacketSize || s.PacketSize > MaxPacketSize {
+		c.Errorf("packet_size", "%d is outside %d..%d", s.PacketSize, MinPacketSize, MaxPacketSize)
 	}
 }
 
@@ -90,10 +126,11 @@ const (
 	metricRTT    = "wardprobe_icmp_rtt_seconds"
 	metricJitter = "wardprobe_icmp_jitter_seconds"
 	metricSocket = "wardprobe_icmp_socket_info"
+	// metricBinding is the one info metric of how every kind's sockets are
+	// tied to the interface under test (declared the same by each kind that
+	// reports it: the exporter keeps one).
+	metricBinding = "wardprobe_interface_binding_info"
 )
-
-// ModeUnavailable is the socket_info mode when no ICMP socket can be had.
-const ModeUnavailable Mode = "unavailable"
 
 // Kind returns the icmp kind.
 func Kind() probe.Kind {
@@ -109,25 +146,47 @@ func Kind() probe.Kind {
 		Metrics: []probe.Metric{
 			{Name: metricSent, Help: "ICMP echo requests sent whose outcome is known (answered or lost).", Type: probe.Counter},
 			{Name: metricLost, Help: "ICMP echo requests lost: no reply within the per-packet timeout, or the send failed.", Type: probe.Counter},
-			{Name: metricRTT, Help: "Round-trip time of answered ICMP echo requests, in seconds.", Type: probe.Histogram, Buckets: probe.LatencyBuckets()},
+			{Name: metricRTT, Help: "Round-trip time of answered ICMP echo requests, in seconds (from a monotonic clock).", Type: probe.Histogram, Buckets: probe.LatencyBuckets()},
 			{Name: metricJitter, Help: "Smoothed variation of consecutive ICMP round-trip times (RFC 3550), in seconds.", Type: probe.Gauge},
 			{Name: metricSocket, Help: "The kind of ICMP socket in use (unprivileged, raw or unavailable); always 1.", Type: probe.Info, Labels: []string{"mode"}, PerKind: true},
+			{Name: metricBinding, Type: probe.Info, PerKind: true, Labels: []string{"interface", "mode"},
+				Help: "How probes are tied to the interface under test: bound (SO_BINDTODEVICE: every packet leaves by it) " +
+					"or source_address_only (the kernel refused SO_BINDTODEVICE: packets carry its address but follow the routing table); always 1."},
 		},
 	}
 }
 
-// newJob detects the socket mode afresh (so that a permission fixed before a
-// reload takes effect at once) and builds the target's pinger.
+// newJob detects the socket mode afresh (so that a permission fixed before
+// a reload takes effect at once: the mode is part of the job's key, so a
+// changed mode replaces the running job) and builds the target's pinger.
 func newJob(t config.Target, env probe.Env) (probe.Job, error) {
 	spec := t.Spec.(*Spec)
+	interval, timeout := t.Interval.D(), t.Timeout.D()
+	if n := (timeout + interval - 1) / interval; n > MaxInFlight {
+		return probe.Job{}, &config.FieldError{Key: "timeout", Err: fmt.Errorf(
+			"%s is %d intervals of %s: at most %d echo requests of a target may await their reply, "+
+				"so the timeout may be at most %d intervals (%s); shorten the timeout or lengthen the interval",
+			t.Timeout, n, t.Interval, MaxInFlight, MaxInFlight, time.Duration(MaxInFlight)*interval)}
+	}
+	if _, zone, ok := strings.Cut(spec.Address, "%"); ok && env.Interface != "" && zone != env.Interface {
+		return probe.Job{}, &config.FieldError{Key: "address", Err: fmt.Errorf(
+			"zone %%%s is not the interface under test (wifi.interface %s): every echo leaves by that interface", zone, env.Interface)}
+	}
 	mode, err := DetectMode()
 	if err != nil {
 		env.Note(zerolog.ErrorLevel, "ICMP probes cannot run: "+err.Error())
-		return probe.Job{Prober: unavailable{t.Name}}, nil
+		return probe.Job{Prober: unavailable{t.Name}, Key: string(ModeUnavailable)}, nil
 	}
 	env.Note(zerolog.InfoLevel, "ICMP sockets: "+string(mode))
-	return probe.Job{Runner: New(Config{Target: t.Name, Address: spec.Address, Interval: t.Interval.D(),
-		Timeout: t.Timeout.D(), Size: spec.PacketSize, Interface: env.Interface, Mode: mode}, env.Log)}, nil
+	if env.Interface != "" {
+		if _, err := detectBinding(); err != nil {
+			env.Note(zerolog.WarnLevel, "ICMP echoes cannot be bound to "+env.Interface+" ("+err.Error()+
+				"): they are only sourced from its address and follow the routing table; run on Linux 5.7 or later, "+
+				"or grant CAP_NET_RAW (wardprobe_interface_binding_info{mode=\"source_address_only\"})")
+		}
+	}
+	return probe.Job{Key: string(mode), Runner: New(Config{Target: t.Name, Address: spec.Address, Interval: interval,
+		Timeout: timeout, Size: spec.PacketSize, Interface: env.Interface, Mode: mode}, env.Log)}, nil
 }
 
 // unavailable stands in for a target when no ICMP socket can be had.
@@ -139,24 +198,33 @@ func (u unavailable) Probe(context.Context) probe.Result {
 	return r
 }
 
+// Resolver looks host names up; *net.Resolver is one.
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
 // Config describes one continuously pinged target.
 type Config struct {
 	Target string
-	// Address is a host name, an IP address or "gateway".
+	// Address is a host name, an IP address (IPv6 with an optional zone) or
+	// "gateway".
 	Address string
-	// Interval is the time between packets.
+	// Interval is the time between echo requests.
 	Interval time.Duration
-	// Timeout is the per-packet timeout after which a packet is lost.
+	// Timeout is the per-echo timeout after which an echo is lost.
 	Timeout time.Duration
-	// Size is the payload size in bytes.
+	// Size is the payload size in bytes (at least MinPacketSize).
 	Size int
-	// Interface, when set, is the interface under test: packets are sourced
-	// from its address and "gateway" means its default gateway.
+	// Interface, when set, is the interface under test: the socket is bound
+	// to it (SO_BINDTODEVICE where the kernel allows) and to its address,
+	// and "gateway" means its default gateway.
 	Interface string
 	Mode      Mode
 	// ResolveEvery is how often the address, gateway and source are looked
 	// up again (default 10 s).
 	ResolveEvery time.Duration
+	// Resolver looks host names up (default net.DefaultResolver).
+	Resolver Resolver
 }
 
 // Pinger is a probe.Runner for one ICMP target.
@@ -164,7 +232,8 @@ type Pinger struct {
 	cfg Config
 	log zerolog.Logger
 
-	mu     sync.Mutex
+	mu     sync.Mutex // guards what the sender and the receiver share
+	fl     *flight
 	jitter Jitter
 }
 
@@ -173,178 +242,355 @@ func New(cfg Config, log zerolog.Logger) *Pinger {
 	if cfg.ResolveEvery <= 0 {
 		cfg.ResolveEvery = 10 * time.Second
 	}
-	if cfg.Size < 24 {
-		cfg.Size = 24
+	cfg.Size = max(cfg.Size, MinPacketSize)
+	if cfg.Resolver == nil {
+		cfg.Resolver = net.DefaultResolver
 	}
-	return &Pinger{cfg: cfg, log: log.With().Str("target", cfg.Target).Logger()}
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Second
+	}
+	return &Pinger{cfg: cfg, log: log.With().Str("target", cfg.Target).Logger(),
+		fl: newFlight(InFlight(cfg.Interval, cfg.Timeout), cfg.Timeout)}
 }
 
-// resolve returns the address to ping and the source to ping it from.
-func (p *Pinger) resolve(ctx context.Context) (dst *net.IPAddr, src string, reason probe.Reason, err error) {
-	if p.cfg.Interface != "" {
-		ip, err := netif.SourceAddr(p.cfg.Interface)
-		if err != nil {
-			return nil, "", probe.Classify(err), err
-		}
-		src = ip.String()
-	}
-	if p.cfg.Address == "gateway" {
+// route is where echoes go and what they leave from.
+type route struct {
+	dst netip.Addr // with its zone
+	src netip.Addr // invalid when there is no interface under test
+}
+
+// resolve returns the route to the target now.
+func (p *Pinger) resolve(ctx context.Context) (route, error) {
+	var (
+		r   route
+		err error
+	)
+	switch addr := p.cfg.Address; {
+	case addr == "gateway":
 		gw, err := netif.DefaultGateway(p.cfg.Interface)
 		if err != nil {
-			return nil, "", probe.Classify(err), err
+			return r, err
 		}
-		return &net.IPAddr{IP: gw}, src, "", nil
+		r.dst, _ = netip.AddrFromSlice(gw.To4())
+	default:
+		if r.dst, err = netip.ParseAddr(addr); err != nil {
+			if r.dst, err = p.lookup(ctx, addr); err != nil {
+				return r, err
+			}
+		}
 	}
-	if ip := net.ParseIP(p.cfg.Address); ip != nil {
-		return &net.IPAddr{IP: ip}, src, "", nil
+	r.dst = r.dst.Unmap()
+	if zone := r.dst.Zone(); zone != "" {
+		if _, err := net.InterfaceByName(zone); err != nil {
+			return r, fmt.Errorf("zone %%%s: %w", zone, netif.ErrNoInterface)
+		}
+	} else if r.dst.Is6() && r.dst.IsLinkLocalUnicast() && p.cfg.Interface != "" {
+		r.dst = r.dst.WithZone(p.cfg.Interface)
 	}
-	ips, err := net.DefaultResolver.LookupIP(ctx, "ip4", p.cfg.Address)
-	if err != nil || len(ips) == 0 {
-		return nil, "", probe.ReasonDNS, fmt.Errorf("resolving %s: %w", p.cfg.Address, err)
+	if p.cfg.Interface != "" {
+		if r.src, err = sourceFor(p.cfg.Interface, r.dst); err != nil {
+			return r, err
+		}
 	}
-	return &net.IPAddr{IP: ips[0]}, src, "", nil
+	return r, nil
 }
 
-// Run pings until ctx ends: one echo request every interval, each with its
-// own socket and its own timeout, so a packet is judged lost exactly when its
-// timeout passes and a slow reply never holds up the next packet. The address
-// (and the gateway, and the source address) is looked up again every
-// ResolveEvery, and at once after a failure.
+// lookup resolves a host name: its first IPv4 address, or its first IPv6
+// address when it has none (an AAAA-only name).
+func (p *Pinger) lookup(ctx context.Context, host string) (netip.Addr, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ips, err := p.cfg.Resolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("resolving %s: %w", host, err)
+	}
+	for _, ip := range ips {
+		if ip.Unmap().Is4() {
+			return ip.Unmap(), nil
+		}
+	}
+	if len(ips) == 0 {
+		return netip.Addr{}, fmt.Errorf("resolving %s: %w", host, &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true})
+	}
+	return ips[0], nil
+}
+
+// sourceFor returns the address of the interface name that echoes to dst
+// leave from: an IPv4 address for an IPv4 dst; for an IPv6 dst a global
+// address, or a link-local one when dst is link-local or the interface has
+// no other.
+func sourceFor(name string, dst netip.Addr) (netip.Addr, error) {
+	if dst.Is4() {
+		ip, err := netif.SourceAddr(name)
+		if err != nil {
+			return netip.Addr{}, err
+		}
+		a, _ := netip.AddrFromSlice(ip.To4())
+		return a, nil
+	}
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("%s: %w", name, netif.ErrNoInterface)
+	}
+	if ifi.Flags&net.FlagUp == 0 {
+		return netip.Addr{}, fmt.Errorf("%s is down: %w", name, netif.ErrNoInterface)
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("addresses of %s: %w", name, err)
+	}
+	var linkLocal netip.Addr
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok || ipn.IP.To4() != nil {
+			continue
+		}
+		ip, _ := netip.AddrFromSlice(ipn.IP)
+		switch {
+		case ip.IsLinkLocalUnicast():
+			if !linkLocal.IsValid() {
+				linkLocal = ip.WithZone(name)
+			}
+		case !dst.IsLinkLocalUnicast():
+			return ip, nil
+		}
+	}
+	if linkLocal.IsValid() {
+		return linkLocal, nil
+	}
+	return netip.Addr{}, fmt.Errorf("%s has no IPv6 address: %w", name, netif.ErrNoAddress)
+}
+
+// conn is the socket of one route, with its receiver.
+type conn struct {
+	*sock
+	route route
+	token uint64
+	echo  *echo
+	done  chan struct{} // closed when the receiver has returned
+}
+
+// open opens the socket of rt and starts its receiver.
+func (p *Pinger) open(rt route, emit probe.Emit) (*conn, error) {
+	var rnd [10]byte
+	_, _ = rand.Read(rnd[:])
+	id := binary.BigEndian.Uint16(rnd[8:])
+	k, err := openSock(sockSpec{mode: p.cfg.Mode, dst: rt.dst, iface: p.cfg.Interface, src: rt.src, id: id})
+	if err != nil {
+		return nil, err
+	}
+	c := &conn{sock: k, route: rt, token: binary.BigEndian.Uint64(rnd[:8]), done: make(chan struct{})}
+	c.echo = newEcho(p.cfg.Size, k.v6, k.id, c.token)
+	go p.receive(c, emit)
+	return c, nil
+}
+
+// close closes c and waits for its receiver; echoes still awaiting their
+// reply on it are forgotten (their outcome is unknown: they count for nothing).
+func (p *Pinger) close(c *conn) {
+	_ = c.close()
+	<-c.done
+	p.mu.Lock()
+	n := p.fl.forget()
+	p.mu.Unlock()
+	if n > 0 {
+		p.log.Debug().Int("echoes", n).Msg("socket closed with echoes awaiting their reply: they count for nothing")
+	}
+}
+
+// Run pings until ctx ends: one echo request every interval on the
+// target's socket, each lost when its own timeout passes unanswered, so that
+// a slow reply never holds up the next echo. The address (and the gateway,
+// and the source address) is looked up again every ResolveEvery, and at
+// once after a failure; the socket is reopened when they change.
 func (p *Pinger) Run(ctx context.Context, emit probe.Emit) {
-	var wg sync.WaitGroup
-	defer wg.Wait()
+	var c *conn
+	defer func() {
+		if c != nil {
+			p.close(c)
+		}
+	}()
 	tick := time.NewTicker(p.cfg.Interval)
 	defer tick.Stop()
-	var (
-		dst        *net.IPAddr
-		src        string
-		resolvedAt time.Time
-		lastAddr   string
-	)
+	expiry := time.NewTimer(time.Hour)
+	expiry.Stop()
+	defer expiry.Stop()
+	var resolvedAt time.Time
+	stale := true // look the route up before the next echo
 	for {
-		if dst == nil || time.Since(resolvedAt) >= p.cfg.ResolveEvery {
-			var reason probe.Reason
-			var err error
-			dst, src, reason, err = p.resolve(ctx)
-			if err != nil {
-				if ctx.Err() != nil {
-					return
+		now := time.Now()
+		p.expire(now, c, emit)
+		if stale || now.Sub(resolvedAt) >= p.cfg.ResolveEvery {
+			rt, err := p.resolve(ctx)
+			switch {
+			case ctx.Err() != nil:
+				return
+			case err != nil:
+				if c != nil {
+					p.close(c)
+					c = nil
 				}
 				// Nothing can be sent: the interval is a failure that
 				// accounts for no packet.
-				emit(probe.Fail(p.cfg.Target, "icmp", reason, err.Error()))
-			} else {
-				resolvedAt = time.Now()
-				if a := dst.String() + " from " + src; a != lastAddr {
-					p.log.Info().Str("address", dst.String()).Str("source", src).Str("mode", string(p.cfg.Mode)).Msg("pinging")
-					lastAddr = a
+				emit(p.failure(nil, probe.Classify(err), err.Error(), 0))
+				stale = true
+			case c == nil || c.route != rt:
+				if c != nil {
+					p.close(c)
+					c = nil
 				}
+				if c, err = p.open(rt, emit); err != nil {
+					emit(p.failure(nil, probe.Classify(err), err.Error(), 0))
+					stale = true
+					break
+				}
+				p.log.Info().Str("address", rt.dst.String()).Str("source", addrString(rt.src)).Str("mode", string(p.cfg.Mode)).
+					Str("binding", string(c.binding)).Msg("pinging")
+				resolvedAt, stale = now, false
+			default:
+				resolvedAt, stale = now, false
 			}
 		}
-		if dst != nil {
-			wg.Add(1)
-			go func(dst *net.IPAddr, src string) {
-				defer wg.Done()
-				if r, ok := p.one(ctx, dst, src); ok {
-					emit(r)
-				}
-			}(dst, src)
+		if c != nil && !p.send(c, emit) {
+			stale = true // look again before the next echo: the interface may have changed
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
+		p.arm(expiry, time.Now())
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				break wait
+			case <-expiry.C:
+				now := time.Now()
+				p.expire(now, c, emit)
+				p.arm(expiry, now)
+			}
 		}
 	}
 }
 
-// one sends one echo request and waits up to the timeout for its reply. It
-// reports false when ctx ended first: such a packet says nothing.
-func (p *Pinger) one(ctx context.Context, dst *net.IPAddr, src string) (probe.Result, bool) {
-	pg := probing.New(dst.String())
-	pg.SetIPAddr(dst)
-	pg.SetPrivileged(p.cfg.Mode == ModeRaw)
-	pg.SetLogger(pingLogger{p.log})
-	pg.Source = src
-	pg.Count = 1
-	pg.Size = p.cfg.Size
-	pg.RecordRtts = false
-	pg.RecordTTLs = false
-	pg.Timeout = p.cfg.Timeout
-	var a attempt
-	// pro-bing calls these from its run loop; RunWithContext returns after it.
-	pg.OnSend = func(*probing.Packet) { a.sent = true }
-	pg.OnRecv = func(pkt *probing.Packet) { a.rtt, a.got = pkt.Rtt, true }
-	pg.OnSendError = func(_ *probing.Packet, err error) { a.sendErr = err }
-	a.runErr = pg.RunWithContext(ctx)
-	if ctx.Err() != nil {
-		return probe.Result{}, false
+// arm sets the expiry timer to the deadline of the oldest echo awaiting its
+// reply when that comes before the next tick (which expires echoes too), so
+// that an answered echo costs no wake-up.
+func (p *Pinger) arm(t *time.Timer, now time.Time) {
+	p.mu.Lock()
+	d, ok := p.fl.deadline()
+	p.mu.Unlock()
+	if ok && d.Sub(now) < p.cfg.Interval {
+		t.Reset(max(d.Sub(now), 0))
 	}
-	return p.judge(a, dst.String()), true
 }
 
-// attempt is what became of one echo request.
-type attempt struct {
-	sent, got       bool
-	rtt             time.Duration
-	sendErr, runErr error
+// send sends the next echo request on c; it reports false when the send failed.
+func (p *Pinger) send(c *conn, emit probe.Emit) bool {
+	now := time.Now()
+	p.mu.Lock()
+	serial, evicted := p.fl.add(now)
+	p.mu.Unlock()
+	if evicted {
+		emit(p.lost(c))
+	}
+	err := c.send(c.echo.request(serial, now))
+	if err == nil {
+		return true
+	}
+	p.mu.Lock()
+	p.fl.cancel(serial)
+	p.mu.Unlock()
+	emit(p.failure(c, probe.Classify(err), err.Error(), 1))
+	return false
 }
 
-// judge turns an attempt into a Result: answered within the timeout, lost
-// (no reply within the timeout, or the send failed), or not sent at all
-// (the socket could not be opened; it accounts for no packet).
-func (p *Pinger) judge(a attempt, addr string) probe.Result {
-	var r probe.Result
-	switch {
-	case a.got && a.rtt <= p.cfg.Timeout:
-		return probe.Result{Target: p.cfg.Target, Kind: "icmp", Time: time.Now(), Success: true,
-			Duration: a.rtt, Jitter: p.addRTT(a.rtt), HaveJitter: true, Addr: addr, Packets: 1,
-			Observations: []probe.Observation{probe.Ob(metricSent, 1), probe.Ob(metricRTT, a.rtt.Seconds()),
-				probe.Ob(metricJitter, p.jitterValue().Seconds()), probe.Ob(metricSocket, 1, string(p.cfg.Mode))}}
-	case a.sendErr != nil:
-		r = probe.Fail(p.cfg.Target, "icmp", probe.Classify(a.sendErr), a.sendErr.Error())
-		r.Packets = 1
-	case !a.sent && a.runErr != nil:
-		r = probe.Fail(p.cfg.Target, "icmp", probe.Classify(a.runErr), a.runErr.Error())
-	default:
-		r = probe.Fail(p.cfg.Target, "icmp", probe.ReasonTimeout, fmt.Sprintf("no reply within %s", p.cfg.Timeout))
-		r.Packets = 1
+// receive reads c's replies until c is closed.
+func (p *Pinger) receive(c *conn, emit probe.Emit) {
+	defer close(c.done)
+	buf := make([]byte, 60+headerLen+p.cfg.Size) // the largest IPv4 header and our echo
+	for {
+		msg, err := c.recv(buf)
+		now := time.Now()
+		if err != nil {
+			if errors.Is(err, errClosed) {
+				return
+			}
+			// An error the kernel queued on the socket (an ICMP error about
+			// an earlier echo, say): that echo's timeout still decides.
+			p.log.Debug().Err(err).Msg("receiving")
+			continue
+		}
+		r, ok := parseReply(msg, c.v6)
+		if !ok || r.id != c.id || r.token != c.token || r.seq != uint16(r.serial) {
+			continue // not one of ours
+		}
+		p.mu.Lock()
+		rtt, ok := p.fl.answer(r.serial, now)
+		var jitter time.Duration
+		if ok {
+			jitter = p.jitter.Add(rtt)
+		}
+		p.mu.Unlock()
+		if ok {
+			emit(probe.Result{Target: p.cfg.Target, Kind: "icmp", Time: now, Success: true,
+				Duration: rtt, Jitter: jitter, HaveJitter: true, Addr: c.route.dst.String(), Packets: 1,
+				Observations: p.observations(c.binding, probe.Ob(metricSent, 1), probe.Ob(metricRTT, rtt.Seconds()),
+					probe.Ob(metricJitter, jitter.Seconds()))})
+		}
 	}
-	r.Addr = addr
-	r.Observations = []probe.Observation{probe.Ob(metricSocket, 1, string(p.cfg.Mode))}
-	if r.Packets > 0 {
-		r.Observations = append(r.Observations, probe.Ob(metricSent, 1), probe.Ob(metricLost, 1))
+}
+
+// expire settles as lost every echo whose timeout has passed at now.
+func (p *Pinger) expire(now time.Time, c *conn, emit probe.Emit) {
+	p.mu.Lock()
+	n := p.fl.expire(now)
+	p.mu.Unlock()
+	for range n {
+		emit(p.lost(c))
 	}
-	if j, ok := p.jitterState(); ok {
+}
+
+// lost is the Result of an echo lost on c: no reply within its timeout.
+func (p *Pinger) lost(c *conn) probe.Result {
+	return p.failure(c, probe.ReasonTimeout, fmt.Sprintf("no reply within %s", p.cfg.Timeout), 1)
+}
+
+// failure is a failed Result accounting for packets echoes (0 or 1), on c
+// (nil when there is no socket).
+func (p *Pinger) failure(c *conn, reason probe.Reason, detail string, packets int) probe.Result {
+	r := probe.Fail(p.cfg.Target, "icmp", reason, detail)
+	r.Packets = packets
+	var b Binding
+	if c != nil {
+		r.Addr, b = c.route.dst.String(), c.binding
+	}
+	var obs []probe.Observation
+	if packets > 0 {
+		obs = append(obs, probe.Ob(metricSent, 1), probe.Ob(metricLost, 1))
+	}
+	p.mu.Lock()
+	j, have := p.jitter.Value(), p.jitter.have
+	p.mu.Unlock()
+	if have {
 		r.Jitter, r.HaveJitter = j, true
-		r.Observations = append(r.Observations, probe.Ob(metricJitter, j.Seconds()))
+		obs = append(obs, probe.Ob(metricJitter, j.Seconds()))
 	}
+	r.Observations = p.observations(b, obs...)
 	return r
 }
 
-func (p *Pinger) addRTT(rtt time.Duration) time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.jitter.Add(rtt)
+// observations adds the socket mode and, with an interface under test and
+// a socket, its binding to obs.
+func (p *Pinger) observations(b Binding, obs ...probe.Observation) []probe.Observation {
+	obs = append(obs, probe.Ob(metricSocket, 1, string(p.cfg.Mode)))
+	if b != "" && p.cfg.Interface != "" {
+		obs = append(obs, probe.Ob(metricBinding, 1, p.cfg.Interface, string(b)))
+	}
+	return obs
 }
 
-func (p *Pinger) jitterValue() time.Duration {
-	j, _ := p.jitterState()
-	return j
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
 }
-
-// jitterState returns the jitter and whether any packet was answered yet.
-func (p *Pinger) jitterState() (time.Duration, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.jitter.Value(), p.jitter.have
-}
-
-// pingLogger sends pro-bing's log lines to zerolog; its "Fatalf" is not fatal.
-type pingLogger struct{ log zerolog.Logger }
-
-func (l pingLogger) Fatalf(f string, v ...any) { l.log.Debug().Msgf("pro-bing: "+f, v...) }
-func (l pingLogger) Errorf(f string, v ...any) { l.log.Warn().Msgf("pro-bing: "+f, v...) }
-func (l pingLogger) Warnf(f string, v ...any)  { l.log.Debug().Msgf("pro-bing: "+f, v...) }
-func (l pingLogger) Infof(f string, v ...any)  { l.log.Debug().Msgf("pro-bing: "+f, v...) }
-func (l pingLogger) Debugf(f string, v ...any) { l.log.Debug().Msgf("pro-bing: "+f, v...) }

@@ -1,45 +1,186 @@
 package icmp
 
 import (
+	"context"
+	"encoding/binary"
 	"errors"
-	"net"
-	"syscall"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/wardprobe/wardprobe/config"
 	"github.com/wardprobe/wardprobe/probe"
 )
 
-func TestJudgeLossAccounting(t *testing.T) {
+func TestFlight(t *testing.T) {
 	ms := time.Millisecond
+	t0 := time.Now()
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	type step struct {
+		op     string // add, answer, expire
+		at     time.Duration
+		serial uint64
+		want   int           // add: evicted 0/1; answer: ok 0/1; expire: lost
+		rtt    time.Duration // answer
+	}
 	tests := []struct {
-		name        string
-		a           attempt
-		wantOK      bool
-		wantReason  probe.Reason
-		wantPackets int
+		name    string
+		limit   int
+		timeout time.Duration
+		steps   []step
+		await   int
 	}{
-		{"answered", attempt{sent: true, got: true, rtt: 5 * ms}, true, "", 1},
-		{"answered exactly at the timeout", attempt{sent: true, got: true, rtt: time.Second}, true, "", 1},
-		{"reply slower than its timeout is lost", attempt{sent: true, got: true, rtt: time.Second + ms}, false, probe.ReasonTimeout, 1},
-		{"no reply within the timeout", attempt{sent: true}, false, probe.ReasonTimeout, 1},
-		{"send failed: lost with the send error's reason", attempt{sendErr: &net.OpError{Op: "sendto", Err: syscall.EHOSTUNREACH}}, false, probe.ReasonUnreachable, 1},
-		{"socket could not be opened: no packet", attempt{runErr: &net.OpError{Op: "listen", Err: syscall.EPERM}}, false, probe.ReasonPermission, 0},
-		{"run error after a send is still a timeout", attempt{sent: true, runErr: errors.New("read: closed")}, false, probe.ReasonTimeout, 1},
+		{"answered within the timeout", 4, 100 * ms, []step{
+			{op: "add", at: 0, serial: 1}, {op: "answer", at: 30 * ms, serial: 1, want: 1, rtt: 30 * ms},
+			{op: "expire", at: time.Second, want: 0}}, 0},
+		{"answered exactly at the timeout", 4, 100 * ms, []step{
+			{op: "add", at: 0, serial: 1}, {op: "answer", at: 100 * ms, serial: 1, want: 1, rtt: 100 * ms}}, 0},
+		{"a reply later than the timeout is not an answer", 4, 100 * ms, []step{
+			{op: "add", at: 0, serial: 1}, {op: "answer", at: 101 * ms, serial: 1, want: 0},
+			{op: "expire", at: 101 * ms, want: 1}}, 0},
+		{"lost once its own timeout passes, not before", 4, 100 * ms, []step{
+			{op: "add", at: 0, serial: 1}, {op: "add", at: 50 * ms, serial: 2},
+			{op: "expire", at: 99 * ms, want: 0}, {op: "expire", at: 100 * ms, want: 1},
+			{op: "expire", at: 149 * ms, want: 0}, {op: "expire", at: 150 * ms, want: 1}}, 0},
+		{"duplicate reply", 4, 100 * ms, []step{
+			{op: "add", at: 0, serial: 1}, {op: "answer", at: 1 * ms, serial: 1, want: 1, rtt: ms},
+			{op: "answer", at: 2 * ms, serial: 1, want: 0}}, 0},
+		{"unknown serials", 4, 100 * ms, []step{
+			{op: "add", at: 0, serial: 1}, {op: "answer", at: 1 * ms, serial: 0, want: 0},
+			{op: "answer", at: 1 * ms, serial: 2, want: 0}, {op: "answer", at: 1 * ms, serial: 1 + 4, want: 0}}, 1},
+		{"answers out of order; the oldest is lost", 4, 100 * ms, []step{
+			{op: "add", at: 0, serial: 1}, {op: "add", at: 10 * ms, serial: 2}, {op: "add", at: 20 * ms, serial: 3},
+			{op: "answer", at: 25 * ms, serial: 3, want: 1, rtt: 5 * ms}, {op: "answer", at: 30 * ms, serial: 2, want: 1, rtt: 20 * ms},
+			{op: "expire", at: 200 * ms, want: 1}}, 0},
+		{"a full ring evicts the oldest as lost", 2, time.Hour, []step{
+			{op: "add", at: 0, serial: 1}, {op: "add", at: ms, serial: 2},
+			{op: "add", at: 2 * ms, serial: 3, want: 1}, {op: "answer", at: 3 * ms, serial: 1, want: 0},
+			{op: "answer", at: 3 * ms, serial: 2, want: 1, rtt: 2 * ms}}, 1},
+		{"answered echoes free the ring", 2, time.Hour, []step{
+			{op: "add", at: 0, serial: 1}, {op: "answer", at: ms, serial: 1, want: 1, rtt: ms},
+			{op: "add", at: 2 * ms, serial: 2}, {op: "answer", at: 3 * ms, serial: 2, want: 1, rtt: ms},
+			{op: "add", at: 4 * ms, serial: 3}, {op: "add", at: 5 * ms, serial: 4}}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := New(Config{Target: "gw", Timeout: time.Second}, zerolog.Nop())
-			r := p.judge(tt.a, "10.0.0.1")
-			if r.Success != tt.wantOK || r.Reason != tt.wantReason || r.Packets != tt.wantPackets {
-				t.Errorf("got success=%v reason=%q packets=%d, want %v %q %d", r.Success, r.Reason, r.Packets, tt.wantOK, tt.wantReason, tt.wantPackets)
+			f := newFlight(tt.limit, tt.timeout)
+			for i, s := range tt.steps {
+				switch s.op {
+				case "add":
+					serial, evicted := f.add(at(s.at))
+					if serial != s.serial || evicted != (s.want == 1) {
+						t.Fatalf("step %d: add = %d, evicted %v; want %d, %v", i, serial, evicted, s.serial, s.want == 1)
+					}
+				case "answer":
+					rtt, ok := f.answer(s.serial, at(s.at))
+					if ok != (s.want == 1) || rtt != s.rtt {
+						t.Fatalf("step %d: answer(%d) = %v, %v; want %v, %v", i, s.serial, rtt, ok, s.rtt, s.want == 1)
+					}
+				case "expire":
+					if n := f.expire(at(s.at)); n != s.want {
+						t.Fatalf("step %d: expire = %d, want %d", i, n, s.want)
+					}
+				}
 			}
-			if r.Target != "gw" || r.Kind != "icmp" || r.Addr != "10.0.0.1" {
-				t.Errorf("identity: %+v", r)
+			if n := f.awaiting(); n != tt.await {
+				t.Errorf("awaiting %d, want %d", n, tt.await)
 			}
 		})
+	}
+}
+
+// TestFlightBounded sends to a dead target far longer than the ring: the
+// ring never grows, and every echo is settled lost exactly once.
+func TestFlightBounded(t *testing.T) {
+	f := newFlight(InFlight(10*time.Millisecond, time.Second), time.Second)
+	size := len(f.slots)
+	t0 := time.Now()
+	lost := 0
+	const n = 200_000 // more than 65,536: the wire sequence number wraps
+	for i := range n {
+		now := t0.Add(time.Duration(i) * 10 * time.Millisecond)
+		lost += f.expire(now)
+		if _, evicted := f.add(now); evicted {
+			t.Fatalf("echo %d evicted: the ring should hold a timeout's worth", i)
+		}
+	}
+	lost += f.expire(t0.Add(n*10*time.Millisecond + time.Second))
+	if lost != n || f.awaiting() != 0 || len(f.slots) != size || size > 128 {
+		t.Errorf("lost %d of %d, awaiting %d, ring %d→%d slots", lost, n, f.awaiting(), size, len(f.slots))
+	}
+}
+
+func TestInFlight(t *testing.T) {
+	tests := []struct {
+		interval, timeout time.Duration
+		want              int
+	}{
+		{time.Second, 2 * time.Second, 4},
+		{time.Second, 500 * time.Millisecond, 3},
+		{10 * time.Millisecond, 10 * time.Second, MaxInFlight + 2},
+		{10 * time.Millisecond, time.Hour, MaxInFlight + 1},
+	}
+	for _, tt := range tests {
+		if got := InFlight(tt.interval, tt.timeout); got != tt.want {
+			t.Errorf("InFlight(%s, %s) = %d, want %d", tt.interval, tt.timeout, got, tt.want)
+		}
+	}
+	if f := newFlight(InFlight(10*time.Millisecond, time.Hour), time.Hour); len(f.slots) != 1024 {
+		t.Errorf("ring of %d slots for the largest config, want 1024", len(f.slots))
+	}
+}
+
+func TestWire(t *testing.T) {
+	for _, v6 := range []bool{false, true} {
+		e := newEcho(56, v6, 0x1234, 0xfeedface01020304)
+		wall := time.Unix(1_700_000_000, 5)
+		req := e.request(70_000, wall)
+		if len(req) != headerLen+56 {
+			t.Fatalf("request of %d bytes, want %d", len(req), headerLen+56)
+		}
+		if !v6 && checksum(req) != 0 {
+			t.Errorf("IPv4 checksum does not verify: %#04x", checksum(req))
+		}
+		if got := binary.BigEndian.Uint64(req[offWall:]); got != uint64(wall.UnixNano()) {
+			t.Errorf("wall time %d", got)
+		}
+		// The peer answers: type changes, and it rewrites the payload's
+		// time (a clock step): nothing we time by.
+		rep := append([]byte(nil), req...)
+		rep[0] = typeEchoReply4
+		if v6 {
+			rep[0] = typeEchoReply6
+		}
+		binary.BigEndian.PutUint64(rep[offWall:], uint64(wall.Add(-3*time.Second).UnixNano()))
+		r, ok := parseReply(rep, v6)
+		if !ok || r.id != 0x1234 || r.seq != 70_000-65_536 || r.serial != 70_000 || r.token != 0xfeedface01020304 {
+			t.Errorf("v6=%v: parsed %+v, %v", v6, r, ok)
+		}
+		if _, ok := parseReply(req, v6); ok {
+			t.Errorf("v6=%v: an echo request parsed as a reply", v6)
+		}
+		if _, ok := parseReply(rep[:headerLen+MinPacketSize-1], v6); ok {
+			t.Errorf("v6=%v: a short reply parsed", v6)
+		}
+		if _, ok := parseReply(rep, !v6); ok {
+			t.Errorf("v6=%v: a reply of the other family parsed", v6)
+		}
+	}
+	// RFC 1071's example: 0001 f203 f4f5 f6f7 sums to ddf2, checksum 220d.
+	if got := checksum([]byte{0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7}); got != 0x220d {
+		t.Errorf("checksum %#04x, want 0x220d", got)
+	}
+	ip := append([]byte{0x45, 0, 0, 0, 0, 0, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2}, 0, 0, 0, 0)
+	if got := stripIPv4(ip); len(got) != 4 {
+		t.Errorf("stripIPv4 left %d bytes, want 4", len(got))
+	}
+	for _, bad := range [][]byte{nil, ip[:19], append([]byte{0x4f}, ip[1:]...), append([]byte{0x65}, ip[1:]...)} {
+		if got := stripIPv4(bad); got != nil {
+			t.Errorf("stripIPv4(% x) = % x, want nil", bad, got)
+		}
 	}
 }
 
@@ -82,5 +223,92 @@ func TestJitterConvergesToMeanDifference(t *testing.T) {
 	}
 	if d := j.Value() - 10*time.Millisecond; d > 10*time.Microsecond || d < -10*time.Microsecond {
 		t.Errorf("jitter %v, want ≈10ms", j.Value())
+	}
+}
+
+func TestNewJobChecks(t *testing.T) {
+	env := probe.Env{Interface: "wlan0", Log: zerolog.Nop(), Note: func(zerolog.Level, string) {}}
+	tests := []struct {
+		name              string
+		address           string
+		interval, timeout time.Duration
+		wantKey           string // FieldError key, "" for none
+		wantMsg           string
+	}{
+		{"bounded echoes in flight", "10.0.0.1", 10 * time.Millisecond, 10 * time.Second, "", ""},
+		{"too many echoes in flight", "10.0.0.1", 10 * time.Millisecond, time.Hour, "timeout", "at most 1000 echo requests"},
+		{"zone of the interface under test", "fe80::1%wlan0", time.Second, 2 * time.Second, "", ""},
+		{"zone of another interface", "fe80::1%eth0", time.Second, 2 * time.Second, "address", "not the interface under test"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tg := config.Target{Name: "t", Kind: "icmp", Interval: config.Duration(tt.interval), Timeout: config.Duration(tt.timeout),
+				Spec: &Spec{Address: tt.address, PacketSize: 56}}
+			_, err := newJob(tg, env)
+			var fe *config.FieldError
+			switch {
+			case tt.wantKey == "" && err != nil:
+				t.Fatalf("unexpected error %v", err)
+			case tt.wantKey != "" && (!errors.As(err, &fe) || fe.Key != tt.wantKey || !strings.Contains(fe.Err.Error(), tt.wantMsg)):
+				t.Fatalf("error %v, want one at %s saying %q", err, tt.wantKey, tt.wantMsg)
+			}
+		})
+	}
+}
+
+// TestPingLoopback pings 127.0.0.1 through a real socket of whatever mode
+// this process may use: every echo is answered, with a small RTT, and the
+// observations name the mode.
+func TestPingLoopback(t *testing.T) {
+	mode, err := DetectMode()
+	if err != nil {
+		t.Skipf("no ICMP socket here: %v", err)
+	}
+	for _, addr := range []string{"127.0.0.1", "::1"} {
+		t.Run(addr, func(t *testing.T) {
+			p := New(Config{Target: "lo", Address: addr, Interval: 20 * time.Millisecond, Timeout: time.Second, Size: 56, Mode: mode}, zerolog.Nop())
+			var (
+				mu  sync.Mutex
+				res []probe.Result
+			)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				p.Run(ctx, func(r probe.Result) {
+					mu.Lock()
+					defer mu.Unlock()
+					res = append(res, r)
+					if len(res) == 20 {
+						cancel()
+					}
+				})
+			}()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				cancel()
+				<-done
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(res) < 20 {
+				t.Fatalf("%d results in 10s: %+v", len(res), res)
+			}
+			for _, r := range res[:20] {
+				if !r.Success || r.Packets != 1 || r.Duration <= 0 || r.Duration > 500*time.Millisecond {
+					t.Fatalf("result %+v", r)
+				}
+				var sock string
+				for _, o := range r.Observations {
+					if o.Metric == metricSocket {
+						sock = o.Labels[0]
+					}
+				}
+				if sock != string(mode) {
+					t.Errorf("socket_info mode %q, want %q", sock, mode)
+				}
+			}
+		})
 	}
 }

@@ -1,13 +1,22 @@
 // Package bench holds the footprint benchmark of the daemon: wardprobe,
-// Debian's blackbox_exporter scraped to do the same ICMP work, and fping -l
-// as the near-limit reference, side by side in one run. It prints figures;
-// it asserts nothing about speed.
+// Debian's blackbox_exporter probed to do the same work, and fping -l as the
+// near-limit reference for the ICMP work, side by side in one run. It prints
+// figures; it asserts nothing about speed.
+//
+// Environment:
+//   - BENCH_PROFILE_DIR=DIR writes pprof CPU and heap profiles of the
+//     wardprobe scraped every second to DIR (through the hidden
+//     --debug.cpu-profile and --debug.heap-profile flags of `run`);
+//   - BENCH_BASELINE_BIN=PATH adds another wardprobe binary (an older build,
+//     say) to the same run, scraped every second, for before/after figures.
 package bench
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,8 +57,8 @@ func usage(pid int) (cpu float64, peakRSS int64, err error) {
 
 // peers builds a probe namespace and a peer namespace holding icmpTargets
 // addresses (10.77.0.2 ...), a dnsmasq and an HTTP server.
-func peers(b *testing.B, l *lab.Lab) (probeNS, peerNS string, addrs []string) {
-	probeNS, peerNS = l.Netns("p"), l.Netns("q")
+func peers(b *testing.B, l *lab.Lab) (probeNS string, addrs []string) {
+	probeNS, peerNS := l.Netns("p"), l.Netns("q")
 	_, peerIf := l.Veth(probeNS, "10.77.0.1/24", peerNS, "10.77.0.2/24")
 	for i := range icmpTargets {
 		a := fmt.Sprintf("10.77.0.%d", i+2)
@@ -62,7 +71,7 @@ func peers(b *testing.B, l *lab.Lab) (probeNS, peerNS string, addrs []string) {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })}
 	go srv.Serve(l.Listen(peerNS, "10.77.0.2:8080"))
 	b.Cleanup(func() { srv.Close() })
-	return probeNS, peerNS, addrs
+	return probeNS, addrs
 }
 
 type figure struct {
@@ -70,47 +79,142 @@ type figure struct {
 	cpu     float64
 	rss     int64
 	packets string
+	scraped string
 }
 
-// wardprobeAtInfo starts wardprobe in ns on configYAML, logging at info
-// level as a deployed probe does.
-func wardprobeAtInfo(b *testing.B, l *lab.Lab, bin, ns, configYAML string) *lab.Daemon {
-	path := b.TempDir() + "/wardprobe.yml"
-	if err := os.WriteFile(path, []byte(configYAML), 0o600); err != nil {
-		b.Fatal(err)
+// wardprobeConfig is the bench's work: icmpTargets ICMP targets at 1 s, DNS
+// and HTTP at 10 s.
+func wardprobeConfig(addrs []string) string {
+	var cfg strings.Builder
+	cfg.WriteString("probe: {name: bench}\ntargets:\n")
+	for i, a := range addrs {
+		fmt.Fprintf(&cfg, "  - {name: icmp%d, kind: icmp, address: %s, interval: 1s}\n", i, a)
 	}
-	return l.WardprobeArgs(ns, "http://127.0.0.1:9810",
-		bin, "run", "--config", path, "--web.listen-address", "127.0.0.1:9810", "--log.level", "info")
+	cfg.WriteString("  - {name: dns, kind: dns, server: 10.77.0.2, query: epr.lab, interval: 10s}\n")
+	cfg.WriteString("  - {name: web, kind: http, url: \"http://10.77.0.2:8080/\", interval: 10s}\n")
+	return cfg.String()
 }
 
-// pushFigures is what the push-on run measured.
-type pushFigures struct {
-	cpu                      float64
-	rss                      int64
-	series, samples          float64
-	queueWritten, blockBytes float64 // queue file bytes written; block-layer write_bytes of the process
-	payload, wire            float64 // compressed request bytes; bytes on the wire both ways (TCP/IP included)
-	syncs, intervals         float64
-}
-
-// ioWriteBytes reads write_bytes (bytes the process caused to reach the
-// block layer) from /proc/PID/io.
-func ioWriteBytes(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
-	if err != nil {
-		return 0
+// runWardprobe runs bin for runFor with /metrics scraped every scrape, and
+// returns its figure. With profileDir set it writes CPU and heap profiles there.
+func runWardprobe(b *testing.B, l *lab.Lab, name, bin string, scrape time.Duration, profileDir string) (figure, error) {
+	ns, addrs := peers(b, l)
+	cfgPath := filepath.Join(b.TempDir(), "wardprobe.yml")
+	if err := os.WriteFile(cfgPath, []byte(wardprobeConfig(addrs)), 0o600); err != nil {
+		return figure{}, err
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "write_bytes: "); ok {
-			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return f
+	args := []string{bin, "run", "--config", cfgPath, "--web.listen-address", "127.0.0.1:9810", "--log.level", "info"}
+	if profileDir != "" {
+		args = append(args, "--debug.cpu-profile", filepath.Join(profileDir, "cpu.pprof"),
+			"--debug.heap-profile", filepath.Join(profileDir, "heap.pprof"))
+	}
+	d := l.WardprobeArgs(ns, "http://127.0.0.1:9810", args...)
+	c := lab.Client(ns)
+	start := time.Now()
+	scrapes := 0
+	for tick := 1; ; tick++ {
+		next := start.Add(time.Duration(tick) * scrape)
+		if next.After(start.Add(runFor)) {
+			time.Sleep(time.Until(start.Add(runFor)))
+			break
+		}
+		time.Sleep(time.Until(next))
+		if resp, err := c.Get(d.URL + "/metrics"); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			scrapes++
 		}
 	}
-	return 0
+	cpu, rss, err := usage(d.Cmd.Process.Pid)
+	if err != nil {
+		return figure{}, err
+	}
+	s, err := d.Metrics()
+	if err != nil {
+		return figure{}, err
+	}
+	var sent float64
+	for i := range addrs {
+		sent += s.Value("wardprobe_icmp_packets_sent_total", "target", fmt.Sprintf("icmp%d", i))
+	}
+	d.Stop() // writes the profiles
+	return figure{name, cpu, rss, fmt.Sprintf("%.0f", sent), fmt.Sprintf("%d × /metrics", scrapes)}, nil
+}
+
+// runBlackbox runs blackbox_exporter probed once a second per ICMP target,
+// and every 10 s for DNS and HTTP: each probe is a scrape of /probe, as a
+// Prometheus would make to get one ICMP sample a second per target.
+func runBlackbox(b *testing.B, l *lab.Lab) (figure, error) {
+	ns, addrs := peers(b, l)
+	cfgPath := b.TempDir() + "/blackbox.yml"
+	if err := os.WriteFile(cfgPath, []byte(`modules:
+  icmp: {prober: icmp, timeout: 2s, icmp: {preferred_ip_protocol: ip4}}
+  dns: {prober: dns, timeout: 5s, dns: {query_name: epr.lab, preferred_ip_protocol: ip4}}
+  http: {prober: http, timeout: 5s, http: {preferred_ip_protocol: ip4}}
+`), 0o644); err != nil {
+		return figure{}, err
+	}
+	p := l.Start(ns, "prometheus-blackbox-exporter", "--config.file="+cfgPath, "--web.listen-address=127.0.0.1:9115")
+	c := lab.Client(ns)
+	get := func(q string) bool {
+		resp, err := c.Get("http://127.0.0.1:9115/probe?" + q)
+		if err != nil {
+			return false
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}
+	for i := 0; !get("module=icmp&target=10.77.0.2") && i < 100; i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	var probes int
+	start := time.Now()
+	for tick := 0; time.Since(start) < runFor; tick++ {
+		var pw sync.WaitGroup
+		for _, a := range addrs {
+			pw.Go(func() { get("module=icmp&target=" + a) })
+			probes++
+		}
+		if tick%10 == 0 {
+			pw.Go(func() { get("module=dns&target=10.77.0.2") })
+			pw.Go(func() { get("module=http&target=http://10.77.0.2:8080/") })
+		}
+		pw.Wait()
+		time.Sleep(time.Until(start.Add(time.Duration(tick+1) * time.Second)))
+	}
+	cpu, rss, err := usage(p.Cmd.Process.Pid)
+	if err != nil {
+		return figure{}, err
+	}
+	return figure{"blackbox_exporter (probed)", cpu, rss, strconv.Itoa(probes), fmt.Sprintf("%d × /probe", probes+2*int(runFor/(10*time.Second)))}, nil
+}
+
+// runFping runs fping -l, the near-limit reference for the ICMP work alone.
+func runFping(b *testing.B, l *lab.Lab) (figure, error) {
+	ns, addrs := peers(b, l)
+	p := l.Start(ns, append([]string{"fping", "-l", "-p", "1000", "-q"}, addrs...)...)
+	time.Sleep(runFor)
+	cpu, rss, err := usage(p.Cmd.Process.Pid)
+	if err != nil {
+		return figure{}, err
+	}
+	return figure{"fping -l (ICMP only)", cpu, rss, fmt.Sprint(int(runFor.Seconds()) * icmpTargets), "-"}, nil
+}
+
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func BenchmarkFootprint(b *testing.B) {
 	l := lab.New(b)
+	lab.Tool(b, "fping")
+	lab.Tool(b, "prometheus-blackbox-exporter")
 	root, err := lab.ModuleRoot()
 	if err != nil {
 		b.Fatal(err)
@@ -119,206 +223,51 @@ func BenchmarkFootprint(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var (
-		mu      sync.Mutex
-		figures []figure
-		wg      sync.WaitGroup
-	)
-	record := func(f figure) { mu.Lock(); figures = append(figures, f); mu.Unlock() }
-
-	// wardprobe: 10 ICMP targets at 1 s, DNS and HTTP at 10 s.
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		ns, _, addrs := peers(b, l)
-		var cfg strings.Builder
-		cfg.WriteString("probe: {name: bench}\ntargets:\n")
-		for i, a := range addrs {
-			fmt.Fprintf(&cfg, "  - {name: icmp%d, kind: icmp, address: %s, interval: 1s}\n", i, a)
+	profileDir := os.Getenv("BENCH_PROFILE_DIR")
+	if profileDir != "" {
+		if err := os.MkdirAll(profileDir, 0o755); err != nil {
+			b.Fatal(err)
 		}
-		cfg.WriteString("  - {name: dns, kind: dns, server: 10.77.0.2, query: epr.lab, interval: 10s}\n")
-		cfg.WriteString("  - {name: web, kind: http, url: \"http://10.77.0.2:8080/\", interval: 10s}\n")
-		d := wardprobeAtInfo(b, l, bin, ns, cfg.String())
-		time.Sleep(runFor)
-		cpu, rss, err := usage(d.Cmd.Process.Pid)
-		if err != nil {
-			b.Error(err)
-			return
-		}
-		s, _ := d.Metrics()
-		var sent float64
-		for i := range addrs {
-			sent += s.Value("wardprobe_icmp_packets_sent_total", "target", fmt.Sprintf("icmp%d", i))
-		}
-		record(figure{"wardprobe", cpu, rss, fmt.Sprintf("%.0f", sent)})
-	}()
-
-	// blackbox_exporter, scraped once a second per ICMP target, and for DNS and HTTP every 10 s.
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		ns, _, addrs := peers(b, l)
-		cfgPath := b.TempDir() + "/blackbox.yml"
-		os.WriteFile(cfgPath, []byte(`modules:
-  icmp: {prober: icmp, timeout: 2s, icmp: {preferred_ip_protocol: ip4}}
-  dns: {prober: dns, timeout: 5s, dns: {query_name: epr.lab, preferred_ip_protocol: ip4}}
-  http: {prober: http, timeout: 5s, http: {preferred_ip_protocol: ip4}}
-`), 0o644)
-		p := l.Start(ns, "prometheus-blackbox-exporter", "--config.file="+cfgPath, "--web.listen-address=127.0.0.1:9115")
-		c := lab.Client(ns)
-		get := func(q string) bool {
-			resp, err := c.Get("http://127.0.0.1:9115/probe?" + q)
+	}
+	runs := []func() (figure, error){
+		func() (figure, error) { return runWardprobe(b, l, "wardprobe, scraped every 1 s", bin, time.Second, profileDir) },
+		func() (figure, error) { return runWardprobe(b, l, "wardprobe, scraped every 15 s", bin, 15*time.Second, "") },
+		func() (figure, error) { return runBlackbox(b, l) },
+		func() (figure, error) { return runFping(b, l) },
+	}
+	if base := os.Getenv("BENCH_BASELINE_BIN"); base != "" {
+		runs = append(runs, func() (figure, error) {
+			return runWardprobe(b, l, "baseline "+filepath.Base(base)+", scraped 1 s", base, time.Second, "")
+		})
+	}
+	figures := make([]figure, len(runs))
+	loadBefore := loadAvg()
+	var wg sync.WaitGroup
+	for i, r := range runs {
+		wg.Go(func() {
+			f, err := r()
 			if err != nil {
-				return false
+				b.Error(err)
 			}
-			resp.Body.Close()
-			return resp.StatusCode == 200
-		}
-		for i := 0; !get("module=icmp&target=10.77.0.2") && i < 100; i++ {
-			time.Sleep(100 * time.Millisecond)
-		}
-		var probes int
-		start := time.Now()
-		for tick := 0; time.Since(start) < runFor; tick++ {
-			var pw sync.WaitGroup
-			for _, a := range addrs {
-				pw.Add(1)
-				go func() { defer pw.Done(); get("module=icmp&target=" + a) }()
-				probes++
-			}
-			if tick%10 == 0 {
-				pw.Add(2)
-				go func() { defer pw.Done(); get("module=dns&target=10.77.0.2") }()
-				go func() { defer pw.Done(); get("module=http&target=http://10.77.0.2:8080/") }()
-			}
-			pw.Wait()
-			time.Sleep(time.Until(start.Add(time.Duration(tick+1) * time.Second)))
-		}
-		cpu, rss, err := usage(p.Cmd.Process.Pid)
-		if err != nil {
-			b.Error(err)
-			return
-		}
-		record(figure{"blackbox_exporter 0.23 (scraped)", cpu, rss, strconv.Itoa(probes)})
-	}()
-
-	// fping -l: the near-limit reference for the ICMP work alone.
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		ns, _, addrs := peers(b, l)
-		p := l.Start(ns, append([]string{"fping", "-l", "-p", "1000", "-q"}, addrs...)...)
-		time.Sleep(runFor)
-		cpu, rss, err := usage(p.Cmd.Process.Pid)
-		if err != nil {
-			b.Error(err)
-			return
-		}
-		record(figure{"fping -l (ICMP only)", cpu, rss, fmt.Sprint(int(runFor.Seconds()) * icmpTargets)})
-	}()
-	// wardprobe with push on: the same probing, pushing every second to
-	// Debian's Prometheus (remote-write receiver) in the peer namespace.
-	var pf pushFigures
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		pf = pushRun(b, l, bin)
-	}()
+			figures[i] = f
+		})
+	}
 	wg.Wait()
 
-	fmt.Printf("\nFootprint over %s: %d ICMP targets at 1 s, DNS and HTTP at 10 s (fping: ICMP only)\n", runFor, icmpTargets)
-	fmt.Printf("%-34s %10s %14s %14s\n", "tool", "CPU s", "peak RSS MiB", "ICMP probes")
+	fmt.Printf("\nFootprint over %s, all in one run: %d ICMP targets at 1 s, DNS and HTTP at 10 s (fping: ICMP only)\n", runFor, icmpTargets)
+	fmt.Printf("load average before: %s, after: %s (2 cores shared: CPU figures are noisy; compare ratios of one run)\n", loadBefore, loadAvg())
+	fmt.Printf("%-36s %8s %12s %13s %12s %16s\n", "tool", "CPU s", "× blackbox", "peak RSS MiB", "ICMP probes", "scrapes")
+	bb := figures[2].cpu
 	for _, f := range figures {
-		fmt.Printf("%-34s %10.2f %14.1f %14s\n", f.name, f.cpu, float64(f.rss)/(1<<20), f.packets)
-		if f.name == "wardprobe" {
-			b.ReportMetric(f.cpu, "cpu-s")
-			b.ReportMetric(float64(f.rss)/(1<<20), "peak-rss-MiB")
+		ratio := "-"
+		if bb > 0 {
+			ratio = fmt.Sprintf("%.2f", f.cpu/bb)
 		}
+		fmt.Printf("%-36s %8.2f %12s %13.1f %12s %16s\n", f.name, f.cpu, ratio, float64(f.rss)/(1<<20), f.packets, f.scraped)
 	}
-	if pf.samples == 0 {
-		return
+	b.ReportMetric(figures[0].cpu, "cpu-s")
+	b.ReportMetric(float64(figures[0].rss)/(1<<20), "peak-rss-MiB")
+	if profileDir != "" {
+		fmt.Printf("profiles of the wardprobe scraped every 1 s: %s/cpu.pprof, %s/heap.pprof\n", profileDir, profileDir)
 	}
-	fmt.Printf("%-34s %10.2f %14.1f %14s\n", "wardprobe, push on (1 s)", pf.cpu, float64(pf.rss)/(1<<20), "")
-	perSample := func(v float64) float64 { return v / pf.samples }
-	fmt.Printf("\nPush over %s: %.0f series, %.0f samples, %.0f fsyncs in %.0f intervals\n", runFor, pf.series, pf.samples, pf.syncs, pf.intervals)
-	fmt.Printf("%-44s %12s %14s %18s\n", "bytes", "total", "per sample", "per hour at 15 s")
-	hour := pf.series * 240 // samples an hour at the default 15 s interval
-	for _, r := range []struct {
-		name string
-		v    float64
-	}{
-		{"queue files written (wardprobe_push_queue_*)", pf.queueWritten},
-		{"block layer (/proc/PID/io write_bytes)", pf.blockBytes},
-		{"request payload (snappy protobuf)", pf.payload},
-		{"on the wire, both ways (TCP/IP, HTTP)", pf.wire},
-	} {
-		fmt.Printf("%-44s %12.0f %14.2f %15.0f KiB\n", r.name, r.v, perSample(r.v), perSample(r.v)*hour/1024)
-	}
-	b.ReportMetric(float64(pf.rss)/(1<<20), "push-peak-rss-MiB")
-	b.ReportMetric(perSample(pf.queueWritten), "queue-bytes/sample")
-	b.ReportMetric(perSample(pf.wire), "wire-bytes/sample")
-}
-
-// pushRun runs wardprobe with the bench's probing and push on against a
-// real Prometheus, and measures it.
-func pushRun(b *testing.B, l *lab.Lab, bin string) pushFigures {
-	ns, peerNS, addrs := peers(b, l)
-	prom := lab.Tool(b, "prometheus")
-	dir := b.TempDir()
-	os.WriteFile(dir+"/prometheus.yml", []byte("storage:\n  tsdb:\n    out_of_order_time_window: 1h\n"), 0o644)
-	p := l.Start(peerNS, prom, "--config.file="+dir+"/prometheus.yml", "--storage.tsdb.path="+dir+"/data",
-		"--web.listen-address=10.77.0.2:9090", "--web.enable-remote-write-receiver", "--log.level=warn")
-	if err := lab.WaitOK(lab.Client(peerNS), "http://10.77.0.2:9090/-/ready", p, 60*time.Second); err != nil {
-		b.Error(err)
-		return pushFigures{}
-	}
-	// Count the push traffic's bytes (IP packets, both ways) in the probe's namespace.
-	nft := `table inet wpbench {
-  chain out { type filter hook output priority 0; tcp dport 9090 counter; }
-  chain in { type filter hook input priority 0; tcp sport 9090 counter; }
-}
-`
-	os.WriteFile(dir+"/count.nft", []byte(nft), 0o644)
-	l.MustRun(ns, "nft", "-f", dir+"/count.nft")
-	var cfg strings.Builder
-	cfg.WriteString("probe: {name: bench-push}\nlocation: {site: Royal Example Hospital, building: Block B, floor: \"2\", ward: Ward 7}\ntargets:\n")
-	for i, a := range addrs {
-		fmt.Fprintf(&cfg, "  - {name: icmp%d, kind: icmp, address: %s, interval: 1s}\n", i, a)
-	}
-	cfg.WriteString("  - {name: dns, kind: dns, server: 10.77.0.2, query: epr.lab, interval: 10s}\n")
-	cfg.WriteString("  - {name: web, kind: http, url: \"http://10.77.0.2:8080/\", interval: 10s}\n")
-	fmt.Fprintf(&cfg, "push: {url: \"http://10.77.0.2:9090/api/v1/write\", interval: 1s, queue_dir: %s}\n", b.TempDir())
-	d := wardprobeAtInfo(b, l, bin, ns, cfg.String())
-	time.Sleep(runFor)
-	pid := d.Cmd.Process.Pid
-	cpu, rss, err := usage(pid)
-	if err != nil {
-		b.Error(err)
-		return pushFigures{}
-	}
-	f := pushFigures{cpu: cpu, rss: rss, blockBytes: ioWriteBytes(pid)}
-	m, err := d.Metrics()
-	if err != nil {
-		b.Error(err)
-		return f
-	}
-	f.samples = m.Value("wardprobe_push_samples_queued_total")
-	f.queueWritten = m.Value("wardprobe_push_queue_disk_bytes_written_total")
-	f.payload = m.Value("wardprobe_push_request_bytes_total")
-	f.syncs = m.Value("wardprobe_push_queue_syncs_total")
-	f.intervals = f.syncs
-	if f.intervals > 0 {
-		f.series = f.samples / f.intervals
-	}
-	out := l.MustRun(ns, "nft", "list", "table", "inet", "wpbench")
-	for rest := out; ; {
-		i := strings.Index(rest, "bytes ")
-		if i < 0 {
-			break
-		}
-		v, _ := strconv.ParseFloat(strings.Fields(rest[i+6:])[0], 64)
-		f.wire += v
-		rest = rest[i+6:]
-	}
-	return f
 }
