@@ -158,9 +158,10 @@ type Exporter struct {
 	// kinds are the target kinds, by name; metrics their metrics, by name.
 	kinds   map[string]probe.Kind
 	metrics map[string]*kindMetric
-	// reg is the registry /metrics serves and push gathers, wrapped with the
-	// current location labels; rebuilt when they change.
-	reg atomic.Pointer[prometheus.Registry]
+	// reg holds every collector; Gatherer adds the location labels in
+	// force (loc) to what it gathers.
+	reg *prometheus.Registry
+	loc atomic.Pointer[[]*dto.LabelPair]
 
 	buildInfo, probeInfo *prometheus.GaugeVec
 	reloadOK, reloadTime prometheus.Gauge
@@ -218,7 +219,7 @@ func New(version string, kinds []probe.Kind, cfg *config.Config, start time.Time
 		tpC:      newThroughputCollector(),
 		connC:    newConnectCollector(),
 		goC:      collectors.NewGoCollector(),
-		processC: collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		processC: &cachedCollector{c: collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), ttl: processEvery},
 	}
 	for _, k := range kinds {
 		e.kinds[k.Name] = k
@@ -227,6 +228,8 @@ func New(version string, kinds []probe.Kind, cfg *config.Config, start time.Time
 			e.metrics[m.Name] = newKindMetric(m)
 		}
 	}
+	e.reg = prometheus.NewRegistry()
+	e.reg.MustRegister(e.collectors()...)
 	e.buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
 	e.startTime.Set(float64(start.UnixMilli()) / 1000)
 	e.reloadOK.Set(1)
@@ -253,7 +256,11 @@ func (e *Exporter) collectors() []prometheus.Collector {
 // Gatherer returns the registry in force: every series with the location
 // labels. /metrics serves it and push gathers from it.
 func (e *Exporter) Gatherer() prometheus.Gatherer {
-	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return e.reg.Load().Gather() })
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		mfs, err := e.reg.Gather()
+		addLabels(mfs, *e.loc.Load())
+		return mfs, err
+	})
 }
 
 // Apply switches to cfg: the location labels follow it, targets no longer
@@ -298,9 +305,73 @@ func (e *Exporter) Apply(cfg *config.Config) {
 	e.connC.apply(cfg.WiFi.ConnectTest)
 	if labels := locationLabels(cfg); !equalLabels(labels, e.labels) {
 		e.labels = labels
-		reg := prometheus.NewRegistry()
-		prometheus.WrapRegistererWith(labels, reg).MustRegister(e.collectors()...)
-		e.reg.Store(reg)
+		pairs := make([]*dto.LabelPair, 0, len(labels))
+		for _, n := range LocationLabelNames() {
+			v := labels[n]
+			pairs = append(pairs, &dto.LabelPair{Name: &n, Value: &v})
+		}
+		sort.Slice(pairs, func(i, j int) bool { return pairs[i].GetName() < pairs[j].GetName() })
+		e.loc.Store(&pairs)
+	}
+}
+
+// processEvery is how often the process metrics are read afresh: reading
+// them takes five /proc files (stat, /proc/stat for the boot time, limits,
+// the fd directory, net/netstat), a quarter of wardprobe's CPU when
+// scraped every second (test/bench).
+const processEvery = 5 * time.Second
+
+// cachedCollector serves what c collected, collecting afresh at most every
+// ttl. c must make const metrics (immutable, so they can be sent again).
+type cachedCollector struct {
+	c   prometheus.Collector
+	ttl time.Duration
+
+	mu      sync.Mutex
+	at      time.Time
+	metrics []prometheus.Metric
+}
+
+func (cc *cachedCollector) Describe(ch chan<- *prometheus.Desc) { cc.c.Describe(ch) }
+
+func (cc *cachedCollector) Collect(ch chan<- prometheus.Metric) {
+	cc.mu.Lock()
+	if cc.metrics == nil || time.Since(cc.at) >= cc.ttl {
+		// A new slice: a Collect still sending the old one keeps it.
+		fresh := make([]prometheus.Metric, 0, len(cc.metrics))
+		mc := make(chan prometheus.Metric)
+		go func() { cc.c.Collect(mc); close(mc) }()
+		for m := range mc {
+			fresh = append(fresh, m)
+		}
+		cc.at, cc.metrics = time.Now(), fresh
+	}
+	ms := cc.metrics
+	cc.mu.Unlock()
+	for _, m := range ms {
+		ch <- m
+	}
+}
+
+// addLabels adds pairs (sorted by name) to every metric of mfs, keeping
+// each metric's labels sorted: the one place the location labels are added.
+func addLabels(mfs []*dto.MetricFamily, pairs []*dto.LabelPair) {
+	for _, mf := range mfs {
+		for _, m := range mf.Metric {
+			own := m.Label
+			out := make([]*dto.LabelPair, 0, len(own)+len(pairs))
+			i, j := 0, 0
+			for i < len(own) || j < len(pairs) {
+				if j == len(pairs) || (i < len(own) && own[i].GetName() < pairs[j].GetName()) {
+					out = append(out, own[i])
+					i++
+				} else {
+					out = append(out, pairs[j])
+					j++
+				}
+			}
+			m.Label = out
+		}
 	}
 }
 

@@ -45,7 +45,11 @@ func NewServer(exp *Exporter, opts ServerOptions) *Server {
 	s := &Server{exp: exp, opts: opts, redact: opts.Redact, log: opts.Log, landing: newLandingTemplate(), configPage: newConfigTemplate()}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(exp.Gatherer(), promhttp.HandlerOpts{
-		ErrorHandling:       promhttp.ContinueOnError,
+		ErrorHandling: promhttp.ContinueOnError,
+		// No gzip: its pooled writer holds ~1.3 MB of heap for good and its
+		// compression was ~30% of a scrape's CPU, to save ~45 KB a scrape on
+		// the management network (test/bench measures both).
+		DisableCompression:  true,
 		MaxRequestsInFlight: 8,
 		Timeout:             10 * time.Second,
 	}))

@@ -20,6 +20,11 @@ func profileOptions(cmd *kingpin.CmdClause, stderr io.Writer) func() (stop func(
 	cpu := cmd.Flag("debug.cpu-profile", "Write a pprof CPU profile of the run to FILE (for benchmarks).").Hidden().PlaceHolder("FILE").String()
 	heap := cmd.Flag("debug.heap-profile", "Write a pprof heap profile to FILE when the run stops (for benchmarks).").Hidden().PlaceHolder("FILE").String()
 	return func() (func(), error) {
+		if *heap != "" {
+			// Sample every 4 KiB allocated (the default is every 512 KiB):
+			// a small daemon's heap would hardly show otherwise.
+			runtime.MemProfileRate = 4096
+		}
 		var cpuFile *os.File
 		if *cpu != "" {
 			f, err := os.Create(*cpu)

@@ -146,7 +146,7 @@ func Kind() probe.Kind {
 		Metrics: []probe.Metric{
 			{Name: metricSent, Help: "ICMP echo requests sent whose outcome is known (answered or lost).", Type: probe.Counter},
 			{Name: metricLost, Help: "ICMP echo requests lost: no reply within the per-packet timeout, or the send failed.", Type: probe.Counter},
-			{Name: metricRTT, Help: "Round-trip time of answered ICMP echo requests, in seconds (from a monotonic clock).", Type: probe.Histogram, Buckets: probe.LatencyBuckets()},
+			{Name: metricRTT, Help: "Round-trip time of answered ICMP echo requests, in seconds.", Type: probe.Histogram, Buckets: probe.LatencyBuckets()},
 			{Name: metricJitter, Help: "Smoothed variation of consecutive ICMP round-trip times (RFC 3550), in seconds.", Type: probe.Gauge},
 			{Name: metricSocket, Help: "The kind of ICMP socket in use (unprivileged, raw or unavailable); always 1.", Type: probe.Info, Labels: []string{"mode"}, PerKind: true},
 			{Name: metricBinding, Type: probe.Info, PerKind: true, Labels: []string{"interface", "mode"},

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync/atomic"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
@@ -198,7 +199,7 @@ func sockaddr(a netip.Addr, port int) unix.Sockaddr {
 func (k *sock) send(b []byte) error {
 	var err error
 	if cerr := k.rc.Write(func(fd uintptr) bool {
-		_, err = unix.Write(int(fd), b)
+		_, err = rawWrite(int(fd), b)
 		return err != unix.EAGAIN
 	}); cerr != nil {
 		return cerr
@@ -217,7 +218,7 @@ func (k *sock) recv(b []byte) ([]byte, error) {
 		err error
 	)
 	if cerr := k.rc.Read(func(fd uintptr) bool {
-		n, err = unix.Read(int(fd), b)
+		n, err = rawRead(int(fd), b)
 		return err != unix.EAGAIN
 	}); cerr != nil {
 		if k.closed.Load() {
@@ -243,3 +244,19 @@ func (k *sock) close() error {
 
 // errClosed is what recv returns once the socket is closed.
 var errClosed = errors.New("socket closed")
+
+func rawWrite(fd int, b []byte) (int, error) {
+	n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return int(n), e
+	}
+	return int(n), nil
+}
+
+func rawRead(fd int, b []byte) (int, error) {
+	n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return int(n), e
+	}
+	return int(n), nil
+}

@@ -12,8 +12,10 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -31,11 +33,17 @@ const (
 	runFor      = 60 * time.Second
 )
 
-// usage reads a process's CPU seconds (user+system) and peak RSS in bytes.
-func usage(pid int) (cpu float64, peakRSS int64, err error) {
+// mem is a process's resident memory in bytes: its peak (VmHWM), and now
+// the anonymous part (heap, stacks: the process's own) and the part
+// mapped from files (its binary's code and read-only data, shared with the
+// page cache).
+type mem struct{ peak, anon, file int64 }
+
+// usage reads a process's CPU seconds (user+system) and resident memory.
+func usage(pid int) (cpu float64, m mem, err error) {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, 0, err
+		return 0, m, err
 	}
 	// Fields after the command name (which may hold spaces) start after ")".
 	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
@@ -44,15 +52,24 @@ func usage(pid int) (cpu float64, peakRSS int64, err error) {
 	cpu = (utime + stime) / 100 // USER_HZ is 100 on Linux
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, err
+		return 0, m, err
 	}
 	for _, line := range strings.Split(string(status), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			kb, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
-			peakRSS = kb * 1024
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "VmHWM:":
+			m.peak = kb * 1024
+		case "RssAnon:":
+			m.anon = kb * 1024
+		case "RssFile:":
+			m.file = kb * 1024
 		}
 	}
-	return cpu, peakRSS, nil
+	return cpu, m, nil
 }
 
 // peers builds a probe namespace and a peer namespace holding icmpTargets
@@ -74,10 +91,26 @@ func peers(b *testing.B, l *lab.Lab) (probeNS string, addrs []string) {
 	return probeNS, addrs
 }
 
+// scraper returns an HTTP client whose connections are made inside ns and
+// kept alive between requests, as Prometheus keeps its scrape connections.
+func scraper(ns string) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var c net.Conn
+			err := lab.InNetns(ns, func() (err error) {
+				c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+				return err
+			})
+			return c, err
+		},
+		MaxIdleConnsPerHost: 16,
+	}}
+}
+
 type figure struct {
 	name    string
 	cpu     float64
-	rss     int64
+	mem     mem
 	packets string
 	scraped string
 }
@@ -109,7 +142,7 @@ func runWardprobe(b *testing.B, l *lab.Lab, name, bin string, scrape time.Durati
 			"--debug.heap-profile", filepath.Join(profileDir, "heap.pprof"))
 	}
 	d := l.WardprobeArgs(ns, "http://127.0.0.1:9810", args...)
-	c := lab.Client(ns)
+	c := scraper(ns)
 	start := time.Now()
 	scrapes := 0
 	for tick := 1; ; tick++ {
@@ -125,7 +158,7 @@ func runWardprobe(b *testing.B, l *lab.Lab, name, bin string, scrape time.Durati
 			scrapes++
 		}
 	}
-	cpu, rss, err := usage(d.Cmd.Process.Pid)
+	cpu, m, err := usage(d.Cmd.Process.Pid)
 	if err != nil {
 		return figure{}, err
 	}
@@ -138,7 +171,7 @@ func runWardprobe(b *testing.B, l *lab.Lab, name, bin string, scrape time.Durati
 		sent += s.Value("wardprobe_icmp_packets_sent_total", "target", fmt.Sprintf("icmp%d", i))
 	}
 	d.Stop() // writes the profiles
-	return figure{name, cpu, rss, fmt.Sprintf("%.0f", sent), fmt.Sprintf("%d × /metrics", scrapes)}, nil
+	return figure{name, cpu, m, fmt.Sprintf("%.0f", sent), fmt.Sprintf("%d × /metrics", scrapes)}, nil
 }
 
 // runBlackbox runs blackbox_exporter probed once a second per ICMP target,
@@ -155,7 +188,7 @@ func runBlackbox(b *testing.B, l *lab.Lab) (figure, error) {
 		return figure{}, err
 	}
 	p := l.Start(ns, "prometheus-blackbox-exporter", "--config.file="+cfgPath, "--web.listen-address=127.0.0.1:9115")
-	c := lab.Client(ns)
+	c := scraper(ns)
 	get := func(q string) bool {
 		resp, err := c.Get("http://127.0.0.1:9115/probe?" + q)
 		if err != nil {
@@ -183,11 +216,11 @@ func runBlackbox(b *testing.B, l *lab.Lab) (figure, error) {
 		pw.Wait()
 		time.Sleep(time.Until(start.Add(time.Duration(tick+1) * time.Second)))
 	}
-	cpu, rss, err := usage(p.Cmd.Process.Pid)
+	cpu, m, err := usage(p.Cmd.Process.Pid)
 	if err != nil {
 		return figure{}, err
 	}
-	return figure{"blackbox_exporter (probed)", cpu, rss, strconv.Itoa(probes), fmt.Sprintf("%d × /probe", probes+2*int(runFor/(10*time.Second)))}, nil
+	return figure{"blackbox_exporter (probed)", cpu, m, strconv.Itoa(probes), fmt.Sprintf("%d × /probe", probes+2*int(runFor/(10*time.Second)))}, nil
 }
 
 // runFping runs fping -l, the near-limit reference for the ICMP work alone.
@@ -195,12 +228,14 @@ func runFping(b *testing.B, l *lab.Lab) (figure, error) {
 	ns, addrs := peers(b, l)
 	p := l.Start(ns, append([]string{"fping", "-l", "-p", "1000", "-q"}, addrs...)...)
 	time.Sleep(runFor)
-	cpu, rss, err := usage(p.Cmd.Process.Pid)
+	cpu, m, err := usage(p.Cmd.Process.Pid)
 	if err != nil {
 		return figure{}, err
 	}
-	return figure{"fping -l (ICMP only)", cpu, rss, fmt.Sprint(int(runFor.Seconds()) * icmpTargets), "-"}, nil
+	return figure{"fping -l (ICMP only)", cpu, m, fmt.Sprint(int(runFor.Seconds()) * icmpTargets), "-"}, nil
 }
+
+func mib(b int64) string { return fmt.Sprintf("%.1f", float64(b)/(1<<20)) }
 
 func loadAvg() string {
 	b, _ := os.ReadFile("/proc/loadavg")
@@ -230,8 +265,12 @@ func BenchmarkFootprint(b *testing.B) {
 		}
 	}
 	runs := []func() (figure, error){
-		func() (figure, error) { return runWardprobe(b, l, "wardprobe, scraped every 1 s", bin, time.Second, profileDir) },
-		func() (figure, error) { return runWardprobe(b, l, "wardprobe, scraped every 15 s", bin, 15*time.Second, "") },
+		func() (figure, error) {
+			return runWardprobe(b, l, "wardprobe, scraped every 1 s", bin, time.Second, profileDir)
+		},
+		func() (figure, error) {
+			return runWardprobe(b, l, "wardprobe, scraped every 15 s", bin, 15*time.Second, "")
+		},
 		func() (figure, error) { return runBlackbox(b, l) },
 		func() (figure, error) { return runFping(b, l) },
 	}
@@ -256,17 +295,18 @@ func BenchmarkFootprint(b *testing.B) {
 
 	fmt.Printf("\nFootprint over %s, all in one run: %d ICMP targets at 1 s, DNS and HTTP at 10 s (fping: ICMP only)\n", runFor, icmpTargets)
 	fmt.Printf("load average before: %s, after: %s (2 cores shared: CPU figures are noisy; compare ratios of one run)\n", loadBefore, loadAvg())
-	fmt.Printf("%-36s %8s %12s %13s %12s %16s\n", "tool", "CPU s", "× blackbox", "peak RSS MiB", "ICMP probes", "scrapes")
+	fmt.Printf("%-36s %7s %10s %9s %16s %8s %15s\n", "tool", "CPU s", "×blackbox", "peak RSS", "RSS anon+file", "ICMP", "scrapes")
 	bb := figures[2].cpu
 	for _, f := range figures {
 		ratio := "-"
 		if bb > 0 {
 			ratio = fmt.Sprintf("%.2f", f.cpu/bb)
 		}
-		fmt.Printf("%-36s %8.2f %12s %13.1f %12s %16s\n", f.name, f.cpu, ratio, float64(f.rss)/(1<<20), f.packets, f.scraped)
+		fmt.Printf("%-36s %7.2f %10s %9s %16s %8s %15s\n", f.name, f.cpu, ratio, mib(f.mem.peak),
+			mib(f.mem.anon)+"+"+mib(f.mem.file), f.packets, f.scraped)
 	}
 	b.ReportMetric(figures[0].cpu, "cpu-s")
-	b.ReportMetric(float64(figures[0].rss)/(1<<20), "peak-rss-MiB")
+	b.ReportMetric(float64(figures[0].mem.peak)/(1<<20), "peak-rss-MiB")
 	if profileDir != "" {
 		fmt.Printf("profiles of the wardprobe scraped every 1 s: %s/cpu.pprof, %s/heap.pprof\n", profileDir, profileDir)
 	}
