@@ -232,6 +232,11 @@ type Pinger struct {
 	cfg Config
 	log zerolog.Logger
 
+	// socketOb and bindingOb (by whether the socket is bound to the
+	// device) are the info observations every result carries.
+	socketOb  probe.Observation
+	bindingOb map[bool]probe.Observation
+
 	mu     sync.Mutex // guards what the sender and the receiver share
 	fl     *flight
 	jitter Jitter
@@ -250,7 +255,12 @@ func New(cfg Config, log zerolog.Logger) *Pinger {
 		cfg.Interval = time.Second
 	}
 	return &Pinger{cfg: cfg, log: log.With().Str("target", cfg.Target).Logger(),
-		fl: newFlight(InFlight(cfg.Interval, cfg.Timeout), cfg.Timeout)}
+		fl:       newFlight(InFlight(cfg.Interval, cfg.Timeout), cfg.Timeout),
+		socketOb: probe.Ob(metricSocket, 1, string(cfg.Mode)),
+		bindingOb: map[bool]probe.Observation{
+			true:  probe.Ob(metricBinding, 1, cfg.Interface, string(BindDevice)),
+			false: probe.Ob(metricBinding, 1, cfg.Interface, string(BindSource)),
+		}}
 }
 
 // route is where echoes go and what they leave from.
@@ -533,8 +543,8 @@ func (p *Pinger) receive(c *conn, emit probe.Emit) {
 		if ok {
 			emit(probe.Result{Target: p.cfg.Target, Kind: "icmp", Time: now, Success: true,
 				Duration: rtt, Jitter: jitter, HaveJitter: true, Addr: c.route.dst.String(), Packets: 1,
-				Observations: p.observations(c.binding, probe.Ob(metricSent, 1), probe.Ob(metricRTT, rtt.Seconds()),
-					probe.Ob(metricJitter, jitter.Seconds()))})
+				Observations: p.observations(c.binding, probe.Observation{Metric: metricSent, Value: 1},
+					probe.Observation{Metric: metricRTT, Value: rtt.Seconds()}, probe.Observation{Metric: metricJitter, Value: jitter.Seconds()})})
 		}
 	}
 }
@@ -578,14 +588,17 @@ func (p *Pinger) failure(c *conn, reason probe.Reason, detail string, packets in
 	return r
 }
 
-// observations adds the socket mode and, with an interface under test and
-// a socket, its binding to obs.
+// observations returns obs with the socket mode and, with an interface
+// under test and a socket, its binding: a new slice (a Result's
+// observations may be kept), whose label slices are shared (never written).
 func (p *Pinger) observations(b Binding, obs ...probe.Observation) []probe.Observation {
-	obs = append(obs, probe.Ob(metricSocket, 1, string(p.cfg.Mode)))
+	out := make([]probe.Observation, len(obs), len(obs)+2)
+	copy(out, obs)
+	out = append(out, p.socketOb)
 	if b != "" && p.cfg.Interface != "" {
-		obs = append(obs, probe.Ob(metricBinding, 1, p.cfg.Interface, string(b)))
+		out = append(out, p.bindingOb[b == BindDevice])
 	}
-	return obs
+	return out
 }
 
 func addrString(a netip.Addr) string {

@@ -58,6 +58,14 @@ type sock struct {
 	id      uint16 // echo identifier: ours (raw) or the kernel's (datagram)
 	binding Binding
 	closed  atomic.Bool
+
+	// The state of the one reader and the one writer, and their functions
+	// for rc, made once so that a packet costs no allocation.
+	rbuf, wbuf []byte
+	rn         int
+	rerr, werr error
+	readFn     func(fd uintptr) bool
+	writeFn    func(fd uintptr) bool
 }
 
 // openSock opens, binds and connects a socket as s says.
@@ -84,6 +92,14 @@ func openSock(s sockSpec) (*sock, error) {
 	if k.rc, err = k.f.SyscallConn(); err != nil {
 		k.f.Close()
 		return nil, err
+	}
+	k.readFn = func(fd uintptr) bool {
+		k.rn, k.rerr = rawRead(int(fd), k.rbuf)
+		return k.rerr != unix.EAGAIN
+	}
+	k.writeFn = func(fd uintptr) bool {
+		_, k.werr = rawWrite(int(fd), k.wbuf)
+		return k.werr != unix.EAGAIN
 	}
 	return k, nil
 }
@@ -195,17 +211,18 @@ func sockaddr(a netip.Addr, port int) unix.Sockaddr {
 	return sa
 }
 
-// send writes one message to the connected target.
+// send writes one message to the connected target. The socket is
+// nonblocking, so the write system call is made without telling the
+// scheduler (a raw system call): it cannot block, and a scheduler told of it
+// hands the goroutine's processor to another thread while the kernel
+// (over veth or loopback) processes the whole round trip in the call.
 func (k *sock) send(b []byte) error {
-	var err error
-	if cerr := k.rc.Write(func(fd uintptr) bool {
-		_, err = rawWrite(int(fd), b)
-		return err != unix.EAGAIN
-	}); cerr != nil {
+	k.wbuf = b
+	if cerr := k.rc.Write(k.writeFn); cerr != nil {
 		return cerr
 	}
-	if err != nil {
-		return os.NewSyscallError("send", err)
+	if k.werr != nil {
+		return os.NewSyscallError("send", k.werr)
 	}
 	return nil
 }
@@ -213,23 +230,17 @@ func (k *sock) send(b []byte) error {
 // recv reads one message into b, waiting in the runtime's poller (no
 // deadline, no polling), and returns the ICMP message in it.
 func (k *sock) recv(b []byte) ([]byte, error) {
-	var (
-		n   int
-		err error
-	)
-	if cerr := k.rc.Read(func(fd uintptr) bool {
-		n, err = rawRead(int(fd), b)
-		return err != unix.EAGAIN
-	}); cerr != nil {
+	k.rbuf = b
+	if cerr := k.rc.Read(k.readFn); cerr != nil {
 		if k.closed.Load() {
 			return nil, errClosed
 		}
 		return nil, cerr
 	}
-	if err != nil {
-		return nil, os.NewSyscallError("recv", err)
+	if k.rerr != nil {
+		return nil, os.NewSyscallError("recv", k.rerr)
 	}
-	msg := b[:n]
+	msg := b[:k.rn]
 	if k.raw && !k.v6 {
 		msg = stripIPv4(msg)
 	}
@@ -245,18 +256,20 @@ func (k *sock) close() error {
 // errClosed is what recv returns once the socket is closed.
 var errClosed = errors.New("socket closed")
 
+// rawWrite is write(2) as a raw system call (see send).
 func rawWrite(fd int, b []byte) (int, error) {
 	n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 	if e != 0 {
-		return int(n), e
+		return 0, e
 	}
 	return int(n), nil
 }
 
+// rawRead is read(2) as a raw system call: the socket is nonblocking.
 func rawRead(fd int, b []byte) (int, error) {
 	n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 	if e != 0 {
-		return int(n), e
+		return 0, e
 	}
 	return int(n), nil
 }
