@@ -51,7 +51,10 @@ func NewServer(exp *Exporter, opts ServerOptions) *Server {
 		// the management network (test/bench measures both).
 		DisableCompression:  true,
 		MaxRequestsInFlight: 8,
-		Timeout:             10 * time.Second,
+		// No Timeout: promhttp would run every scrape on a goroutine of
+		// its own and buffer the whole response (http.TimeoutHandler) to
+		// guard a Gather that cannot block here (memory and /proc reads);
+		// the server's WriteTimeout bounds a slow client.
 	}))
 	mux.HandleFunc("/-/reload", s.handleReload)
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "Healthy.\n") })
