@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"net/netip"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -260,13 +263,11 @@ func TestNewJobChecks(t *testing.T) {
 // this process may use: every echo is answered, with a small RTT, and the
 // observations name the mode.
 func TestPingLoopback(t *testing.T) {
-	mode, err := DetectMode()
-	if err != nil {
-		t.Skipf("no ICMP socket here: %v", err)
-	}
+	mode := needMode(t)
 	for _, addr := range []string{"127.0.0.1", "::1"} {
 		t.Run(addr, func(t *testing.T) {
-			p := New(Config{Target: "lo", Address: addr, Interval: 20 * time.Millisecond, Timeout: time.Second, Size: 56, Mode: mode}, zerolog.Nop())
+			p := New(Config{Target: "lo", Address: addr, Interval: 20 * time.Millisecond, Timeout: time.Second, Size: 56, Mode: mode,
+				Interface: "lo"}, zerolog.Nop())
 			var (
 				mu  sync.Mutex
 				res []probe.Result
@@ -299,16 +300,83 @@ func TestPingLoopback(t *testing.T) {
 				if !r.Success || r.Packets != 1 || r.Duration <= 0 || r.Duration > 500*time.Millisecond {
 					t.Fatalf("result %+v", r)
 				}
-				var sock string
+				var sock, binding string
 				for _, o := range r.Observations {
-					if o.Metric == metricSocket {
+					switch o.Metric {
+					case metricSocket:
 						sock = o.Labels[0]
+					case metricBinding:
+						binding = o.Labels[0] + " " + o.Labels[1]
 					}
 				}
-				if sock != string(mode) {
-					t.Errorf("socket_info mode %q, want %q", sock, mode)
+				if sock != string(mode) || binding != "lo bound" {
+					t.Errorf("socket_info mode %q, binding %q; want %q, \"lo bound\"", sock, binding, mode)
 				}
 			}
 		})
 	}
+}
+
+// TestBindingFallback: where the kernel refuses SO_BINDTODEVICE, the socket
+// is still bound to the interface's address, works, and says so.
+func TestBindingFallback(t *testing.T) {
+	mode := needMode(t)
+	refuse := func(int, string) error { return syscall.EPERM }
+	dst, src := netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.1")
+	k, err := openSock(sockSpec{mode: mode, dst: dst, iface: "lo", src: src, id: 7, bindDevice: refuse})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.close()
+	if k.binding != BindSource {
+		t.Errorf("binding %q, want %q", k.binding, BindSource)
+	}
+	e := newEcho(56, false, k.id, 42)
+	if err := k.send(e.request(1, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	_ = k.f.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 200)
+	for {
+		msg, err := k.recv(buf)
+		if err != nil {
+			t.Fatalf("no reply: %v", err)
+		}
+		if r, ok := parseReply(msg, false); ok && r.token == 42 && r.serial == 1 && r.id == k.id {
+			return
+		}
+	}
+}
+
+// TestSockFailures: a missing interface, as the one under test or as a
+// zone, is reason no_interface.
+func TestSockFailures(t *testing.T) {
+	mode := needMode(t)
+	_, err := openSock(sockSpec{mode: mode, dst: netip.MustParseAddr("127.0.0.1"), iface: "nosuchif0"})
+	if probe.Classify(err) != probe.ReasonNoInterface {
+		t.Errorf("missing interface: %v (reason %q), want no_interface", err, probe.Classify(err))
+	}
+	p := New(Config{Target: "x", Address: "127.0.0.1", Interface: "nosuchif0", Mode: mode}, zerolog.Nop())
+	if _, err := p.resolve(context.Background()); probe.Classify(err) != probe.ReasonNoInterface {
+		t.Errorf("resolve through a missing interface: %v, want no_interface", err)
+	}
+	p = New(Config{Target: "x", Address: "fe80::1%nosuchif0", Mode: mode}, zerolog.Nop())
+	if _, err := p.resolve(context.Background()); probe.Classify(err) != probe.ReasonNoInterface {
+		t.Errorf("zone of a missing interface: %v, want no_interface", err)
+	}
+}
+
+// needMode returns the ICMP socket mode this process may use; without one
+// the test is skipped (CI, which runs as root, fails it instead).
+func needMode(t *testing.T) Mode {
+	t.Helper()
+	mode, err := DetectMode()
+	if err == nil {
+		return mode
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("no ICMP socket (CI runs as root): %v", err)
+	}
+	t.Skipf("no ICMP socket here: %v", err)
+	return ""
 }

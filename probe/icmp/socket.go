@@ -45,6 +45,9 @@ type sockSpec struct {
 	// id is the echo identifier of a raw socket (a datagram socket gets
 	// one from the kernel).
 	id uint16
+	// bindDevice binds the socket to iface (SO_BINDTODEVICE when nil; a
+	// fake in tests of the fallback).
+	bindDevice func(fd int, iface string) error
 }
 
 // sock is one long-lived ICMP socket connected to one target: its echoes go
@@ -112,7 +115,13 @@ func (k *sock) setup(fd int, s sockSpec) error {
 	}
 	if s.iface != "" {
 		k.binding = BindDevice
-		switch err := unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, s.iface); {
+		bind := s.bindDevice
+		if bind == nil {
+			bind = func(fd int, iface string) error {
+				return unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, iface)
+			}
+		}
+		switch err := bind(fd, s.iface); {
 		case errors.Is(err, unix.ENODEV):
 			return fmt.Errorf("binding to %s: %w", s.iface, netif.ErrNoInterface)
 		case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
