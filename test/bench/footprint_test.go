@@ -1,7 +1,8 @@
-// Package bench holds the footprint benchmark of the daemon: wardprobe,
-// Debian's blackbox_exporter probed to do the same work, and fping -l as the
-// near-limit reference for the ICMP work, side by side in one run. It prints
-// figures; it asserts nothing about speed.
+// Package bench holds the footprint benchmark of the daemon: wardprobe
+// (scraped every second and every 15 s), Debian's blackbox_exporter probed
+// to do the same work, fping -l as the near-limit reference for the ICMP
+// work, and wardprobe pushing to a Prometheus, side by side in one run. It
+// prints figures; it asserts nothing about speed.
 //
 // Environment:
 //   - BENCH_PROFILE_DIR=DIR writes pprof CPU and heap profiles of the
@@ -74,8 +75,8 @@ func usage(pid int) (cpu float64, m mem, err error) {
 
 // peers builds a probe namespace and a peer namespace holding icmpTargets
 // addresses (10.77.0.2 ...), a dnsmasq and an HTTP server.
-func peers(b *testing.B, l *lab.Lab) (probeNS string, addrs []string) {
-	probeNS, peerNS := l.Netns("p"), l.Netns("q")
+func peers(b *testing.B, l *lab.Lab) (probeNS, peerNS string, addrs []string) {
+	probeNS, peerNS = l.Netns("p"), l.Netns("q")
 	_, peerIf := l.Veth(probeNS, "10.77.0.1/24", peerNS, "10.77.0.2/24")
 	for i := range icmpTargets {
 		a := fmt.Sprintf("10.77.0.%d", i+2)
@@ -88,7 +89,7 @@ func peers(b *testing.B, l *lab.Lab) (probeNS string, addrs []string) {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })}
 	go srv.Serve(l.Listen(peerNS, "10.77.0.2:8080"))
 	b.Cleanup(func() { srv.Close() })
-	return probeNS, addrs
+	return probeNS, peerNS, addrs
 }
 
 // scraper returns an HTTP client whose connections are made inside ns and
@@ -131,7 +132,7 @@ func wardprobeConfig(addrs []string) string {
 // runWardprobe runs bin for runFor with /metrics scraped every scrape, and
 // returns its figure. With profileDir set it writes CPU and heap profiles there.
 func runWardprobe(b *testing.B, l *lab.Lab, name, bin string, scrape time.Duration, profileDir string) (figure, error) {
-	ns, addrs := peers(b, l)
+	ns, _, addrs := peers(b, l)
 	cfgPath := filepath.Join(b.TempDir(), "wardprobe.yml")
 	if err := os.WriteFile(cfgPath, []byte(wardprobeConfig(addrs)), 0o600); err != nil {
 		return figure{}, err
@@ -178,7 +179,7 @@ func runWardprobe(b *testing.B, l *lab.Lab, name, bin string, scrape time.Durati
 // and every 10 s for DNS and HTTP: each probe is a scrape of /probe, as a
 // Prometheus would make to get one ICMP sample a second per target.
 func runBlackbox(b *testing.B, l *lab.Lab) (figure, error) {
-	ns, addrs := peers(b, l)
+	ns, _, addrs := peers(b, l)
 	cfgPath := b.TempDir() + "/blackbox.yml"
 	if err := os.WriteFile(cfgPath, []byte(`modules:
   icmp: {prober: icmp, timeout: 2s, icmp: {preferred_ip_protocol: ip4}}
@@ -225,7 +226,7 @@ func runBlackbox(b *testing.B, l *lab.Lab) (figure, error) {
 
 // runFping runs fping -l, the near-limit reference for the ICMP work alone.
 func runFping(b *testing.B, l *lab.Lab) (figure, error) {
-	ns, addrs := peers(b, l)
+	ns, _, addrs := peers(b, l)
 	p := l.Start(ns, append([]string{"fping", "-l", "-p", "1000", "-q"}, addrs...)...)
 	time.Sleep(runFor)
 	cpu, m, err := usage(p.Cmd.Process.Pid)
@@ -244,6 +245,43 @@ func loadAvg() string {
 		return "?"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// wardprobeAtInfo starts wardprobe in ns on configYAML, logging at info
+// level as a deployed probe does.
+func wardprobeAtInfo(b *testing.B, l *lab.Lab, bin, ns, configYAML string) *lab.Daemon {
+	path := b.TempDir() + "/wardprobe.yml"
+	if err := os.WriteFile(path, []byte(configYAML), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return l.WardprobeArgs(ns, "http://127.0.0.1:9810",
+		bin, "run", "--config", path, "--web.listen-address", "127.0.0.1:9810", "--log.level", "info")
+}
+
+// pushFigures is what the push-on run measured.
+type pushFigures struct {
+	cpu                      float64
+	rss                      int64
+	series, samples          float64
+	queueWritten, blockBytes float64 // queue file bytes written; block-layer write_bytes of the process
+	payload, wire            float64 // compressed request bytes; bytes on the wire both ways (TCP/IP included)
+	syncs, intervals         float64
+}
+
+// ioWriteBytes reads write_bytes (bytes the process caused to reach the
+// block layer) from /proc/PID/io.
+func ioWriteBytes(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "write_bytes: "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f
+		}
+	}
+	return 0
 }
 
 func BenchmarkFootprint(b *testing.B) {
@@ -282,6 +320,10 @@ func BenchmarkFootprint(b *testing.B) {
 	figures := make([]figure, len(runs))
 	loadBefore := loadAvg()
 	var wg sync.WaitGroup
+	// wardprobe with push on: the same probing, pushing every second to
+	// Debian's Prometheus (remote-write receiver) in the peer namespace.
+	var pf pushFigures
+	wg.Go(func() { pf = pushRun(b, l, bin) })
 	for i, r := range runs {
 		wg.Go(func() {
 			f, err := r()
@@ -310,4 +352,90 @@ func BenchmarkFootprint(b *testing.B) {
 	if profileDir != "" {
 		fmt.Printf("profiles of the wardprobe scraped every 1 s: %s/cpu.pprof, %s/heap.pprof\n", profileDir, profileDir)
 	}
+	if pf.samples == 0 {
+		return
+	}
+	fmt.Printf("%-36s %7.2f %10s %9s\n", "wardprobe, push on (1 s), no scrapes", pf.cpu, fmt.Sprintf("%.2f", pf.cpu/bb), mib(pf.rss))
+	perSample := func(v float64) float64 { return v / pf.samples }
+	fmt.Printf("\nPush over %s: %.0f series, %.0f samples, %.0f fsyncs in %.0f intervals\n", runFor, pf.series, pf.samples, pf.syncs, pf.intervals)
+	fmt.Printf("%-44s %12s %14s %18s\n", "bytes", "total", "per sample", "per hour at 15 s")
+	hour := pf.series * 240 // samples an hour at the default 15 s interval
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{
+		{"queue files written (wardprobe_push_queue_*)", pf.queueWritten},
+		{"block layer (/proc/PID/io write_bytes)", pf.blockBytes},
+		{"request payload (snappy protobuf)", pf.payload},
+		{"on the wire, both ways (TCP/IP, HTTP)", pf.wire},
+	} {
+		fmt.Printf("%-44s %12.0f %14.2f %15.0f KiB\n", r.name, r.v, perSample(r.v), perSample(r.v)*hour/1024)
+	}
+	b.ReportMetric(float64(pf.rss)/(1<<20), "push-peak-rss-MiB")
+	b.ReportMetric(perSample(pf.queueWritten), "queue-bytes/sample")
+	b.ReportMetric(perSample(pf.wire), "wire-bytes/sample")
+}
+
+// pushRun runs wardprobe with the bench's probing and push on against a
+// real Prometheus, and measures it.
+func pushRun(b *testing.B, l *lab.Lab, bin string) pushFigures {
+	ns, peerNS, addrs := peers(b, l)
+	prom := lab.Tool(b, "prometheus")
+	dir := b.TempDir()
+	os.WriteFile(dir+"/prometheus.yml", []byte("storage:\n  tsdb:\n    out_of_order_time_window: 1h\n"), 0o644)
+	p := l.Start(peerNS, prom, "--config.file="+dir+"/prometheus.yml", "--storage.tsdb.path="+dir+"/data",
+		"--web.listen-address=10.77.0.2:9090", "--web.enable-remote-write-receiver", "--log.level=warn")
+	if err := lab.WaitOK(lab.Client(peerNS), "http://10.77.0.2:9090/-/ready", p, 60*time.Second); err != nil {
+		b.Error(err)
+		return pushFigures{}
+	}
+	// Count the push traffic's bytes (IP packets, both ways) in the probe's namespace.
+	nft := `table inet wpbench {
+  chain out { type filter hook output priority 0; tcp dport 9090 counter; }
+  chain in { type filter hook input priority 0; tcp sport 9090 counter; }
+}
+`
+	os.WriteFile(dir+"/count.nft", []byte(nft), 0o644)
+	l.MustRun(ns, "nft", "-f", dir+"/count.nft")
+	var cfg strings.Builder
+	cfg.WriteString("probe: {name: bench-push}\nlocation: {site: Royal Example Hospital, building: Block B, floor: \"2\", ward: Ward 7}\ntargets:\n")
+	for i, a := range addrs {
+		fmt.Fprintf(&cfg, "  - {name: icmp%d, kind: icmp, address: %s, interval: 1s}\n", i, a)
+	}
+	cfg.WriteString("  - {name: dns, kind: dns, server: 10.77.0.2, query: epr.lab, interval: 10s}\n")
+	cfg.WriteString("  - {name: web, kind: http, url: \"http://10.77.0.2:8080/\", interval: 10s}\n")
+	fmt.Fprintf(&cfg, "push: {url: \"http://10.77.0.2:9090/api/v1/write\", interval: 1s, queue_dir: %s}\n", b.TempDir())
+	d := wardprobeAtInfo(b, l, bin, ns, cfg.String())
+	time.Sleep(runFor)
+	pid := d.Cmd.Process.Pid
+	cpu, m, err := usage(pid)
+	if err != nil {
+		b.Error(err)
+		return pushFigures{}
+	}
+	f := pushFigures{cpu: cpu, rss: m.peak, blockBytes: ioWriteBytes(pid)}
+	ms, err := d.Metrics()
+	if err != nil {
+		b.Error(err)
+		return f
+	}
+	f.samples = ms.Value("wardprobe_push_samples_queued_total")
+	f.queueWritten = ms.Value("wardprobe_push_queue_disk_bytes_written_total")
+	f.payload = ms.Value("wardprobe_push_request_bytes_total")
+	f.syncs = ms.Value("wardprobe_push_queue_syncs_total")
+	f.intervals = f.syncs
+	if f.intervals > 0 {
+		f.series = f.samples / f.intervals
+	}
+	out := l.MustRun(ns, "nft", "list", "table", "inet", "wpbench")
+	for rest := out; ; {
+		i := strings.Index(rest, "bytes ")
+		if i < 0 {
+			break
+		}
+		v, _ := strconv.ParseFloat(strings.Fields(rest[i+6:])[0], 64)
+		f.wire += v
+		rest = rest[i+6:]
+	}
+	return f
 }
