@@ -73,20 +73,6 @@ func DetectMode() (Mode, error) {
 		strings.TrimSpace(string(rng)), err, rawErr)
 }
 
-// detectBinding reports whether this process may bind sockets to a device
-// (SO_BINDTODEVICE, tried on a test socket to the loopback interface).
-func detectBinding() (Binding, error) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return BindSource, os.NewSyscallError("socket", err)
-	}
-	defer unix.Close(fd)
-	if err := unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, "lo"); err != nil {
-		return BindSource, fmt.Errorf("SO_BINDTODEVICE refused: %w", err)
-	}
-	return BindDevice, nil
-}
-
 // MaxPacketSize is the largest payload: a 1500-byte MTU less the IPv4 and
 // ICMP headers.
 const MaxPacketSize = 1472
@@ -126,10 +112,6 @@ const (
 	metricRTT    = "wardprobe_icmp_rtt_seconds"
 	metricJitter = "wardprobe_icmp_jitter_seconds"
 	metricSocket = "wardprobe_icmp_socket_info"
-	// metricBinding is the one info metric of how every kind's sockets are
-	// tied to the interface under test (declared the same by each kind that
-	// reports it: the exporter keeps one).
-	metricBinding = "wardprobe_interface_binding_info"
 )
 
 // Kind returns the icmp kind.
@@ -149,9 +131,7 @@ func Kind() probe.Kind {
 			{Name: metricRTT, Help: "Round-trip time of answered ICMP echo requests, in seconds.", Type: probe.Histogram, Buckets: probe.LatencyBuckets()},
 			{Name: metricJitter, Help: "Smoothed variation of consecutive ICMP round-trip times (RFC 3550), in seconds.", Type: probe.Gauge},
 			{Name: metricSocket, Help: "The kind of ICMP socket in use (unprivileged, raw or unavailable); always 1.", Type: probe.Info, Labels: []string{"mode"}, PerKind: true},
-			{Name: metricBinding, Type: probe.Info, PerKind: true, Labels: []string{"interface", "mode"},
-				Help: "How probes are tied to the interface under test: bound (SO_BINDTODEVICE: every packet leaves by it) " +
-					"or source_address_only (the kernel refused SO_BINDTODEVICE: packets carry its address but follow the routing table); always 1."},
+			probe.BindingMetric(),
 		},
 	}
 }
@@ -168,9 +148,8 @@ func newJob(t config.Target, env probe.Env) (probe.Job, error) {
 				"so the timeout may be at most %d intervals (%s); shorten the timeout or lengthen the interval",
 			t.Timeout, n, t.Interval, MaxInFlight, MaxInFlight, time.Duration(MaxInFlight)*interval)}
 	}
-	if _, zone, ok := strings.Cut(spec.Address, "%"); ok && env.Interface != "" && zone != env.Interface {
-		return probe.Job{}, &config.FieldError{Key: "address", Err: fmt.Errorf(
-			"zone %%%s is not the interface under test (wifi.interface %s): every echo leaves by that interface", zone, env.Interface)}
+	if err := netif.ZoneIs(spec.Address, env.Interface); err != nil {
+		return probe.Job{}, &config.FieldError{Key: "address", Err: err}
 	}
 	mode, err := DetectMode()
 	if err != nil {
@@ -178,15 +157,12 @@ func newJob(t config.Target, env probe.Env) (probe.Job, error) {
 		return probe.Job{Prober: unavailable{t.Name}, Key: string(ModeUnavailable)}, nil
 	}
 	env.Note(zerolog.InfoLevel, "ICMP sockets: "+string(mode))
-	if env.Interface != "" {
-		if _, err := detectBinding(); err != nil {
-			env.Note(zerolog.WarnLevel, "ICMP echoes cannot be bound to "+env.Interface+" ("+err.Error()+
-				"): they are only sourced from its address and follow the routing table; run on Linux 5.7 or later, "+
-				"or grant CAP_NET_RAW (wardprobe_interface_binding_info{mode=\"source_address_only\"})")
-		}
-	}
+	// The path's resolver asks the interface's DNS servers by the
+	// interface; the echoes' own socket is bound below (openSock).
+	path := netif.NewPath(env.Interface)
+	probe.NoteBinding(env, path)
 	return probe.Job{Key: string(mode), Runner: New(Config{Target: t.Name, Address: spec.Address, Interval: interval,
-		Timeout: timeout, Size: spec.PacketSize, Interface: env.Interface, Mode: mode}, env.Log)}, nil
+		Timeout: timeout, Size: spec.PacketSize, Interface: env.Interface, Mode: mode, Resolver: path.Resolver()}, env.Log)}, nil
 }
 
 // unavailable stands in for a target when no ICMP socket can be had.
@@ -223,7 +199,8 @@ type Config struct {
 	// ResolveEvery is how often the address, gateway and source are looked
 	// up again (default 10 s).
 	ResolveEvery time.Duration
-	// Resolver looks host names up (default net.DefaultResolver).
+	// Resolver looks host names up (default net.DefaultResolver; the kind
+	// gives the resolver of the interface under test, netif.Path).
 	Resolver Resolver
 }
 
@@ -235,7 +212,7 @@ type Pinger struct {
 	// socketOb and bindingOb (by whether the socket is bound to the
 	// device) are the info observations every result carries.
 	socketOb  probe.Observation
-	bindingOb map[bool]probe.Observation
+	bindingOb map[netif.Binding]probe.Observation
 
 	mu     sync.Mutex // guards what the sender and the receiver share
 	fl     *flight
@@ -257,9 +234,9 @@ func New(cfg Config, log zerolog.Logger) *Pinger {
 	return &Pinger{cfg: cfg, log: log.With().Str("target", cfg.Target).Logger(),
 		fl:       newFlight(InFlight(cfg.Interval, cfg.Timeout), cfg.Timeout),
 		socketOb: probe.Ob(metricSocket, 1, string(cfg.Mode)),
-		bindingOb: map[bool]probe.Observation{
-			true:  probe.Ob(metricBinding, 1, cfg.Interface, string(BindDevice)),
-			false: probe.Ob(metricBinding, 1, cfg.Interface, string(BindSource)),
+		bindingOb: map[netif.Binding]probe.Observation{
+			netif.BindDevice: probe.Ob(probe.MetricBinding, 1, cfg.Interface, string(netif.BindDevice)),
+			netif.BindSource: probe.Ob(probe.MetricBinding, 1, cfg.Interface, string(netif.BindSource)),
 		}}
 }
 
@@ -290,9 +267,9 @@ func (p *Pinger) resolve(ctx context.Context) (route, error) {
 		}
 	}
 	r.dst = r.dst.Unmap()
-	if zone := r.dst.Zone(); zone != "" {
-		if _, err := net.InterfaceByName(zone); err != nil {
-			return r, fmt.Errorf("zone %%%s: %w", zone, netif.ErrNoInterface)
+	if r.dst.Zone() != "" {
+		if err := netif.CheckZone(r.dst.String(), p.cfg.Interface); err != nil {
+			return r, err
 		}
 	} else if r.dst.Is6() && r.dst.IsLinkLocalUnicast() && p.cfg.Interface != "" {
 		r.dst = r.dst.WithZone(p.cfg.Interface)
@@ -326,49 +303,20 @@ func (p *Pinger) lookup(ctx context.Context, host string) (netip.Addr, error) {
 }
 
 // sourceFor returns the address of the interface name that echoes to dst
-// leave from: an IPv4 address for an IPv4 dst; for an IPv6 dst a global
-// address, or a link-local one when dst is link-local or the interface has
-// no other.
+// leave from (netif.SourceFor: an address of dst's family; for IPv6 a global
+// one, or a link-local one for a link-local dst), with its zone when it is
+// link-local.
 func sourceFor(name string, dst netip.Addr) (netip.Addr, error) {
-	if dst.Is4() {
-		ip, err := netif.SourceAddr(name)
-		if err != nil {
-			return netip.Addr{}, err
-		}
-		a, _ := netip.AddrFromSlice(ip.To4())
-		return a, nil
-	}
-	ifi, err := net.InterfaceByName(name)
+	ip, err := netif.SourceFor(name, net.IP(dst.AsSlice()))
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("%s: %w", name, netif.ErrNoInterface)
+		return netip.Addr{}, err
 	}
-	if ifi.Flags&net.FlagUp == 0 {
-		return netip.Addr{}, fmt.Errorf("%s is down: %w", name, netif.ErrNoInterface)
+	a, _ := netip.AddrFromSlice(ip)
+	a = a.Unmap()
+	if a.Is6() && a.IsLinkLocalUnicast() {
+		a = a.WithZone(name)
 	}
-	addrs, err := ifi.Addrs()
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("addresses of %s: %w", name, err)
-	}
-	var linkLocal netip.Addr
-	for _, a := range addrs {
-		ipn, ok := a.(*net.IPNet)
-		if !ok || ipn.IP.To4() != nil {
-			continue
-		}
-		ip, _ := netip.AddrFromSlice(ipn.IP)
-		switch {
-		case ip.IsLinkLocalUnicast():
-			if !linkLocal.IsValid() {
-				linkLocal = ip.WithZone(name)
-			}
-		case !dst.IsLinkLocalUnicast():
-			return ip, nil
-		}
-	}
-	if linkLocal.IsValid() {
-		return linkLocal, nil
-	}
-	return netip.Addr{}, fmt.Errorf("%s has no IPv6 address: %w", name, netif.ErrNoAddress)
+	return a, nil
 }
 
 // conn is the socket of one route, with its receiver.
@@ -569,7 +517,7 @@ func (p *Pinger) lost(c *conn) probe.Result {
 func (p *Pinger) failure(c *conn, reason probe.Reason, detail string, packets int) probe.Result {
 	r := probe.Fail(p.cfg.Target, "icmp", reason, detail)
 	r.Packets = packets
-	var b Binding
+	var b netif.Binding
 	if c != nil {
 		r.Addr, b = c.route.dst.String(), c.binding
 	}
@@ -591,12 +539,12 @@ func (p *Pinger) failure(c *conn, reason probe.Reason, detail string, packets in
 // observations returns obs with the socket mode and, with an interface
 // under test and a socket, its binding: a new slice (a Result's
 // observations may be kept), whose label slices are shared (never written).
-func (p *Pinger) observations(b Binding, obs ...probe.Observation) []probe.Observation {
+func (p *Pinger) observations(b netif.Binding, obs ...probe.Observation) []probe.Observation {
 	out := make([]probe.Observation, len(obs), len(obs)+2)
 	copy(out, obs)
 	out = append(out, p.socketOb)
-	if b != "" && p.cfg.Interface != "" {
-		out = append(out, p.bindingOb[b == BindDevice])
+	if ob, ok := p.bindingOb[b]; ok && p.cfg.Interface != "" {
+		out = append(out, ob)
 	}
 	return out
 }

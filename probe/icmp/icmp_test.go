@@ -16,6 +16,7 @@ import (
 
 	"github.com/wardprobe/wardprobe/config"
 	"github.com/wardprobe/wardprobe/probe"
+	"github.com/wardprobe/wardprobe/probe/netif"
 )
 
 func TestFlight(t *testing.T) {
@@ -305,7 +306,7 @@ func TestPingLoopback(t *testing.T) {
 					switch o.Metric {
 					case metricSocket:
 						sock = o.Labels[0]
-					case metricBinding:
+					case probe.MetricBinding:
 						binding = o.Labels[0] + " " + o.Labels[1]
 					}
 				}
@@ -328,8 +329,8 @@ func TestBindingFallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer k.close()
-	if k.binding != BindSource {
-		t.Errorf("binding %q, want %q", k.binding, BindSource)
+	if k.binding != netif.BindSource {
+		t.Errorf("binding %q, want %q", k.binding, netif.BindSource)
 	}
 	e := newEcho(56, false, k.id, 42)
 	if err := k.send(e.request(1, time.Now())); err != nil {

@@ -16,21 +16,6 @@ import (
 	"github.com/wardprobe/wardprobe/probe/netif"
 )
 
-// Binding is how a socket is tied to the interface under test: the "mode"
-// label of wardprobe_interface_binding_info.
-type Binding string
-
-// Bindings.
-const (
-	// BindDevice: the socket is bound to the interface (SO_BINDTODEVICE),
-	// so that its echoes leave by it whatever the routing table says.
-	BindDevice Binding = "bound"
-	// BindSource: the kernel refused SO_BINDTODEVICE; the socket is only
-	// bound to the interface's address, and its echoes follow the routing
-	// table (with that source address).
-	BindSource Binding = "source_address_only"
-)
-
 // icmpv6Filter is ICMPV6_FILTER of <linux/icmpv6.h>, at level IPPROTO_ICMPV6.
 const icmpv6Filter = 1
 
@@ -59,7 +44,10 @@ type sock struct {
 	rc      syscall.RawConn
 	v6, raw bool
 	id      uint16 // echo identifier: ours (raw) or the kernel's (datagram)
-	binding Binding
+	// binding is how this socket is tied to the interface under test:
+	// netif.BindDevice, or netif.BindSource where the kernel refused
+	// SO_BINDTODEVICE ("" without one).
+	binding netif.Binding
 	closed  atomic.Bool
 
 	// The state of the one reader and the one writer, and their functions
@@ -114,7 +102,7 @@ func (k *sock) setup(fd int, s sockSpec) error {
 		}
 	}
 	if s.iface != "" {
-		k.binding = BindDevice
+		k.binding = netif.BindDevice
 		bind := s.bindDevice
 		if bind == nil {
 			bind = func(fd int, iface string) error {
@@ -127,7 +115,7 @@ func (k *sock) setup(fd int, s sockSpec) error {
 		case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
 			// Linux before 5.7 wants CAP_NET_RAW for this; the source
 			// address below still applies.
-			k.binding = BindSource
+			k.binding = netif.BindSource
 		case err != nil:
 			return os.NewSyscallError("setsockopt SO_BINDTODEVICE", err)
 		}
