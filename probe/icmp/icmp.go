@@ -359,8 +359,9 @@ func (p *Pinger) close(c *conn) {
 // Run pings until ctx ends: one echo request every interval on the
 // target's socket, each lost when its own timeout passes unanswered, so that
 // a slow reply never holds up the next echo. The address (and the gateway,
-// and the source address) is looked up again every ResolveEvery, and at
-// once after a failure; the socket is reopened when they change.
+// and the source address) is looked up again every ResolveEvery in the
+// background, and at once after a failure; the socket is reopened when they
+// change.
 func (p *Pinger) Run(ctx context.Context, emit probe.Emit) {
 	var c *conn
 	defer func() {
@@ -373,41 +374,68 @@ func (p *Pinger) Run(ctx context.Context, emit probe.Emit) {
 	expiry := time.NewTimer(time.Hour)
 	expiry.Stop()
 	defer expiry.Stop()
-	var resolvedAt time.Time
-	stale := true // look the route up before the next echo
+	var (
+		resolvedAt time.Time
+		stale      = true                      // look the route up before the next echo
+		looked     = make(chan routeResult, 1) // a refresh looked up in the background
+		looking    bool
+		warned     bool // the log said the last address is kept
+	)
+	// apply puts the route looked up at now in force: a new one reopens the
+	// socket; an error closes it (nothing can be sent: the interval is a
+	// failure that accounts for no packet), except that a failed refresh
+	// of a name keeps pinging its last address (the target's DNS is not
+	// the path under test; the dns kind measures it).
+	apply := func(now time.Time, rt route, err error, refresh bool) {
+		switch {
+		case err != nil && refresh && c != nil && probe.Classify(err) == probe.ReasonDNS:
+			if !warned {
+				p.log.Warn().Err(err).Str("address", c.route.dst.String()).Msg("looking the name up again failed; pinging its last address")
+				warned = true
+			}
+			resolvedAt = now
+		case err != nil:
+			if c != nil {
+				p.close(c)
+				c = nil
+			}
+			emit(p.failure(nil, probe.Classify(err), err.Error(), 0))
+			stale = true
+		case c == nil || c.route != rt:
+			if c != nil {
+				p.close(c)
+				c = nil
+			}
+			if c, err = p.open(rt, emit); err != nil {
+				emit(p.failure(nil, probe.Classify(err), err.Error(), 0))
+				stale = true
+				return
+			}
+			p.log.Info().Str("address", rt.dst.String()).Str("source", addrString(rt.src)).Str("mode", string(p.cfg.Mode)).
+				Str("binding", string(c.binding)).Msg("pinging")
+			resolvedAt, stale, warned = now, false, false
+		default:
+			resolvedAt, stale, warned = now, false, false
+		}
+	}
 	for {
 		now := time.Now()
 		p.expire(now, c, emit)
-		if stale || now.Sub(resolvedAt) >= p.cfg.ResolveEvery {
+		switch {
+		case stale || c == nil:
+			// Nothing to ping until the route is known: look it up now.
 			rt, err := p.resolve(ctx)
-			switch {
-			case ctx.Err() != nil:
+			if ctx.Err() != nil {
 				return
-			case err != nil:
-				if c != nil {
-					p.close(c)
-					c = nil
-				}
-				// Nothing can be sent: the interval is a failure that
-				// accounts for no packet.
-				emit(p.failure(nil, probe.Classify(err), err.Error(), 0))
-				stale = true
-			case c == nil || c.route != rt:
-				if c != nil {
-					p.close(c)
-					c = nil
-				}
-				if c, err = p.open(rt, emit); err != nil {
-					emit(p.failure(nil, probe.Classify(err), err.Error(), 0))
-					stale = true
-					break
-				}
-				p.log.Info().Str("address", rt.dst.String()).Str("source", addrString(rt.src)).Str("mode", string(p.cfg.Mode)).
-					Str("binding", string(c.binding)).Msg("pinging")
-				resolvedAt, stale = now, false
-			default:
-				resolvedAt, stale = now, false
 			}
+			apply(now, rt, err, false)
+		case !looking && now.Sub(resolvedAt) >= p.cfg.ResolveEvery:
+			// Keep pinging meanwhile: a slow lookup holds up no echo.
+			looking = true
+			go func() {
+				rt, err := p.resolve(ctx)
+				looked <- routeResult{rt, err}
+			}()
 		}
 		if c != nil && !p.send(c, emit) {
 			stale = true // look again before the next echo: the interface may have changed
@@ -417,7 +445,15 @@ func (p *Pinger) Run(ctx context.Context, emit probe.Emit) {
 		for {
 			select {
 			case <-ctx.Done():
+				if looking {
+					<-looked
+				}
 				return
+			case r := <-looked:
+				looking = false
+				if ctx.Err() == nil && !stale {
+					apply(time.Now(), r.rt, r.err, true)
+				}
 			case <-tick.C:
 				break wait
 			case <-expiry.C:
@@ -427,6 +463,12 @@ func (p *Pinger) Run(ctx context.Context, emit probe.Emit) {
 			}
 		}
 	}
+}
+
+// routeResult is a route looked up in the background.
+type routeResult struct {
+	rt  route
+	err error
 }
 
 // arm sets the expiry timer to the deadline of the oldest echo awaiting its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -380,4 +381,68 @@ func needMode(t *testing.T) Mode {
 	}
 	t.Skipf("no ICMP socket here: %v", err)
 	return ""
+}
+
+// flakyResolver answers name with addr until fail is set, then fails as a
+// DNS server that stopped answering does.
+type flakyResolver struct {
+	addr netip.Addr
+	mu   sync.Mutex
+	fail bool
+	asks int
+}
+
+func (f *flakyResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.asks++
+	if f.fail {
+		return nil, &net.DNSError{Err: "server misbehaving", Name: host, IsTemporary: true}
+	}
+	return []netip.Addr{f.addr}, nil
+}
+
+// TestNameRefreshFailureKeepsPinging: once a name has resolved, a failed
+// lookup of it keeps pinging its last address (the DNS is not the path
+// under test), and the lookups go on in the background.
+func TestNameRefreshFailureKeepsPinging(t *testing.T) {
+	mode := needMode(t)
+	res := &flakyResolver{addr: netip.MustParseAddr("127.0.0.1")}
+	p := New(Config{Target: "name", Address: "loopback.test", Interval: 20 * time.Millisecond, Timeout: time.Second,
+		Mode: mode, ResolveEvery: 30 * time.Millisecond, Resolver: res}, zerolog.Nop())
+	var (
+		mu       sync.Mutex
+		ok, fail int
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.Run(ctx, func(r probe.Result) {
+			mu.Lock()
+			defer mu.Unlock()
+			if r.Success {
+				ok++
+			} else {
+				fail++
+			}
+			if ok == 10 {
+				res.mu.Lock()
+				res.fail = true
+				res.mu.Unlock()
+			}
+			if ok >= 40 {
+				cancel()
+			}
+		})
+	}()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	res.mu.Lock()
+	defer res.mu.Unlock()
+	if ok < 40 || fail != 0 || res.asks < 5 {
+		t.Errorf("%d answered, %d failed, %d lookups: want 40 answered through the failing lookups, none failed", ok, fail, res.asks)
+	}
 }
