@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/wardprobe/wardprobe/internal/secret"
 	"github.com/wardprobe/wardprobe/probe"
@@ -369,3 +370,30 @@ func TestReloadEndpointOffByDefault(t *testing.T) {
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func e2eRedactor() *secret.Redactor { return &secret.Redactor{} }
+
+func TestAddLabels(t *testing.T) {
+	pair := func(n, v string) *dto.LabelPair { return &dto.LabelPair{Name: &n, Value: &v} }
+	loc := []*dto.LabelPair{pair("building", "B"), pair("site", "S")}
+	tests := []struct {
+		name string
+		own  []*dto.LabelPair
+		want string
+	}{
+		{"none of its own", nil, "building=B site=S"},
+		{"interleaved", []*dto.LabelPair{pair("a", "1"), pair("kind", "icmp"), pair("target", "gw")}, "a=1 building=B kind=icmp site=S target=gw"},
+		{"a label named like a location label gives way", []*dto.LabelPair{pair("site", "mine")}, "building=B site=S"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mfs := []*dto.MetricFamily{{Metric: []*dto.Metric{{Label: tt.own}}}}
+			addLabels(mfs, loc)
+			var got []string
+			for _, l := range mfs[0].Metric[0].Label {
+				got = append(got, l.GetName()+"="+l.GetValue())
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Errorf("labels %q, want %q", strings.Join(got, " "), tt.want)
+			}
+		})
+	}
+}
