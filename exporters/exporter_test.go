@@ -397,3 +397,36 @@ func TestAddLabels(t *testing.T) {
 		})
 	}
 }
+
+// countingCollector makes one const gauge per Collect, its value the count.
+type countingCollector struct {
+	desc *prometheus.Desc
+	n    float64
+}
+
+func (c *countingCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c *countingCollector) Collect(ch chan<- prometheus.Metric) {
+	c.n++
+	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, c.n)
+}
+
+func TestCachedCollector(t *testing.T) {
+	inner := &countingCollector{desc: prometheus.NewDesc("x", "x", nil, nil)}
+	cc := &cachedCollector{c: inner, ttl: 50 * time.Millisecond}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(cc)
+	value := func() float64 {
+		mfs, err := reg.Gather()
+		if err != nil || len(mfs) != 1 {
+			t.Fatalf("gather: %v %v", mfs, err)
+		}
+		return mfs[0].Metric[0].GetGauge().GetValue()
+	}
+	if a, b := value(), value(); a != 1 || b != 1 {
+		t.Errorf("within the ttl: %v then %v, want the first collection twice", a, b)
+	}
+	time.Sleep(60 * time.Millisecond)
+	if v := value(); v != 2 {
+		t.Errorf("after the ttl: %v, want a fresh collection (2)", v)
+	}
+}
