@@ -509,10 +509,14 @@ func TestWiFiLab(t *testing.T) {
 		t.Logf("disconnect counted %s after the APs stopped: disconnects %v -> %v", time.Since(stopped).Round(10*time.Millisecond),
 			disc, metric(s, "wardprobe_wifi_disconnects_total"))
 		time.Sleep(3 * time.Second) // an outage of a few seconds
-		v.mustRun(t, "ip netns exec ward hostapd -t -B -P /run/ap1.pid -f /tmp/ap1.log /etc/ap1.conf && ip netns exec ward hostapd -t -B -P /run/ap2.pid -f /tmp/ap2.log /etc/ap2.conf", 30*time.Second)
+		// One AP first, so that the supplicant cannot hop from one to the
+		// other while it reconnects (a real second outage, which would make
+		// the count below depend on its choice); the other once it is back.
+		v.mustRun(t, "ip netns exec ward hostapd -t -B -P /run/ap1.pid -f /tmp/ap1.log /etc/ap1.conf", 30*time.Second)
 		s, took = v.waitFor(t, 90*time.Second, "the station to reconnect", func(s lab.Samples) bool {
 			return metric(s, "wardprobe_wifi_connected") == 1 && state(s) != "disconnected"
 		})
+		v.mustRun(t, "ip netns exec ward hostapd -t -B -P /run/ap2.pid -f /tmp/ap2.log /etc/ap2.conf", 30*time.Second)
 		t.Logf("APs back: reconnected after %s: %s", took.Round(100*time.Millisecond), link(s))
 		if got := metric(s, "wardprobe_wifi_disconnects_total"); got != disc+1 {
 			t.Errorf("disconnects %v, want %v", got, disc+1)
