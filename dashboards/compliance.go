@@ -74,6 +74,9 @@ func compliance() *dashboard.DashboardBuilder {
 		ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeLineAndArea)).
 		Legend(common.NewVizLegendOptionsBuilder().ShowLegend(true).DisplayMode(common.LegendDisplayModeTable).Placement(common.LegendPlacementRight).Calcs([]string{"min", "mean"})).
 		Height(10).Span(24))
+
+	b = b.WithRow(dashboard.NewRowBuilder("Joining the Wi-Fi and roaming"))
+	b = b.WithPanel(wardConnectTable(s))
 	return b
 }
 

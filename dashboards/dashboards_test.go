@@ -339,11 +339,13 @@ func TestDashboardPromQLParsesAndUsesRealMetrics(t *testing.T) {
 func TestMetricCheckCatchesMistakes(t *testing.T) {
 	k := known(t)
 	for _, e := range []string{
-		`wardprobe_target_upp{site="x"}`,                      // unknown metric
-		`wardprobe_target_up{sight="x"}`,                      // unknown label
-		`wardprobe_target_up{kind="https"}`,                   // value never exported
-		`rate(wardprobe_icmp_packets_lost_total{target="x"}[`, // does not parse
-		`wardprobe_icmp_rtt_seconds{target="x"}`,              // histogram without suffix
+		`wardprobe_target_upp{site="x"}`,                                       // unknown metric
+		`wardprobe_target_up{sight="x"}`,                                       // unknown label
+		`wardprobe_target_up{kind="https"}`,                                    // value never exported
+		`rate(wardprobe_icmp_packets_lost_total{target="x"}[`,                  // does not parse
+		`wardprobe_icmp_rtt_seconds{target="x"}`,                               // histogram without suffix
+		`wardprobe_wifi_connect_tests_total{result="ok"}`,                      // value never exported
+		`wardprobe_wifi_connect_duration_seconds_bucket{phase=~"total|setup"}`, // setup names failures only
 	} {
 		if errs := k.Check(e); len(errs) == 0 {
 			t.Errorf("%s: no problem found", e)

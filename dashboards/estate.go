@@ -58,6 +58,8 @@ func estate() *dashboard.DashboardBuilder {
 	row = row.WithPanel(complianceGrid(s))
 	b = b.WithRow(row)
 
+	b = estateJoinRow(b, s)
+
 	b = b.WithRow(dashboard.NewRowBuilder("Alerts"))
 	b = b.WithPanel(alertsTable(s, 24))
 	return b

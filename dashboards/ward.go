@@ -24,15 +24,16 @@ func wardScope() scope {
 	}
 }
 
-// wardDetail is the Ward detail dashboard: coverage, Wi-Fi, latency, jitter
-// and loss per target, DNS, HTTP phases and throughput of one ward.
+// wardDetail is the Ward detail dashboard: coverage, Wi-Fi, joining the
+// Wi-Fi (connect tests), roams and disconnect reasons, latency, jitter and
+// loss per target, DNS, HTTP phases and throughput of one ward.
 func wardDetail() *dashboard.DashboardBuilder {
 	s := wardScope()
 	sel := s.sel()
 	tsel := s.tsel()
 	wardOnly := s.upTo("probe").sel() // the recorded ward series have no probe label
 	b := newDashboard(UIDWard, "wardprobe — Ward detail",
-		"One ward as its probes experience it: coverage state, Wi-Fi signal and neighbours, latency, jitter and loss to each target, DNS, the web front-end's HTTP phases and throughput.",
+		"One ward as its probes experience it: coverage state, Wi-Fi signal and neighbours, time to join the Wi-Fi, roam times and disconnect reasons, latency, jitter and loss to each target, DNS, the web front-end's HTTP phases and throughput.",
 		"now-6h", s)
 
 	b = b.WithRow(dashboard.NewRowBuilder("Coverage"))
@@ -117,6 +118,8 @@ func wardDetail() *dashboard.DashboardBuilder {
 			map[string]string{"Value #B": "frequency", "Value #C": "connected"})).
 		OverrideByName("frequency", []dashboard.DynamicConfigValue{{Id: "unit", Value: "hertz"}}).
 		Height(6).Span(24))
+
+	b = joinRow(b, s)
 
 	b = b.WithRow(dashboard.NewRowBuilder("Latency, jitter and loss"))
 	b = b.WithPanel(series("Round-trip time (ICMP)", "Median and 95th percentile round trip to each ICMP target.", "s",

@@ -24,7 +24,9 @@ import (
 
 // Enumerated are the labels whose values form a fixed vocabulary in the
 // exporter; queries may only match values the golden exposition shows.
-func Enumerated() []string { return []string{"state", "met", "kind", "phase", "direction", "mode"} }
+func Enumerated() []string {
+	return []string{"state", "met", "kind", "phase", "direction", "mode", "result"}
+}
 
 // targetLabels are added by Prometheus to every scraped series.
 func targetLabels() []string { return []string{"job", "instance"} }

@@ -4,6 +4,7 @@
 package prometheus
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/wardprobe/wardprobe/dashboards/promcheck"
+	"github.com/wardprobe/wardprobe/probe/wifi/connect"
 )
 
 const (
@@ -33,7 +35,8 @@ func contractAlerts() []string {
 
 // addedAlerts are the alerts added beyond the contract (README changelog).
 func addedAlerts() []string {
-	return []string{"WardProbeICMPUnavailable", "WardProbeConfigReloadFailed", "WardThroughputTestsFailing"}
+	return []string{"WardProbeICMPUnavailable", "WardProbeConfigReloadFailed", "WardThroughputTestsFailing",
+		"WardWiFiConnectFailing", "WardWiFiConnectSlow", "WardProbeConnectTestBroken"}
 }
 
 // allAlerts are the contract's alerts and the added ones.
@@ -102,6 +105,16 @@ func TestPromtoolUnitTestsCanFail(t *testing.T) {
 		}},
 		{"relative dashboard links (not clickable from e-mail)", []string{"tests/throughput.test.yml"}, func(s string) string {
 			return strings.ReplaceAll(s, strings.TrimSuffix(linkBase, "/d/wardprobe-"), "")
+		}},
+		{"planned reconnects page (no planned-outage guard)", []string{"tests/planned.test.yml"}, func(s string) string {
+			return regexp.MustCompile(`(?m)^\s+unless on \(site, building, floor, ward, probe\) max_over_time\(wardprobe_wifi_planned_outage\[2m\]\) == 1\n`).ReplaceAllString(s, "")
+		}},
+		{"the probe's own connect-test faults page (no cause filter)", []string{"tests/connect.test.yml"}, func(s string) string {
+			return strings.ReplaceAll(s, `probe:wardprobe_wifi_connect_failures:increase1h{cause="network"}`, `probe:wardprobe_wifi_connect_failures:increase1h`)
+		}},
+		{"slow connects judged by any standard, not the ward's own", []string{"tests/connect.test.yml"}, func(s string) string {
+			return strings.Replace(s, "and on (site, building, floor, ward, probe, standard) wardprobe_probe_info\n            and on (site, building, floor, ward, probe) wardprobe_build_info\n        for: 30m",
+				"and on (site, building, floor, ward, probe) wardprobe_build_info\n        for: 30m", 1)
 		}},
 		{"a missing Wi-Fi adapter pages (no no_interface guard)", []string{"tests/adapter.test.yml"}, func(s string) string {
 			return regexp.MustCompile(`(?m)^\s+unless on \(site, building, floor, ward, probe, target\)\n\s+increase\(wardprobe_target_failures_total\{reason="no_interface"\}\[3m\]\) > 0\n`).ReplaceAllString(s, "")
@@ -341,5 +354,52 @@ tests:
 	must(t, os.WriteFile(filepath.Join(dir, "url.test.yml"), []byte(test), 0o644))
 	if out, err := promtool(t, dir, "test", "rules", "url.test.yml"); err != nil {
 		t.Fatalf("the link does not follow the url label:\n%s", out)
+	}
+}
+
+// TestConnectFailureCauses checks the recording rule that splits failed
+// connect tests into the probe's own faults (WardProbeConnectTestBroken, a
+// ticket) and the network's (WardWiFiConnectFailing, a page): every reason
+// the connect test can give is classified, and the rule names exactly the
+// probe's own. A reason added to probe/wifi/connect fails this test until
+// it is classified here and in the rule.
+func TestConnectFailureCauses(t *testing.T) {
+	probeSide := map[connect.Reason]bool{
+		connect.ReasonNoInterface: true, connect.ReasonSupplicant: true, connect.ReasonCredentials: true,
+		connect.ReasonPermission: true, connect.ReasonOther: true,
+	}
+	networkSide := map[connect.Reason]bool{
+		connect.ReasonTimeout: true, connect.ReasonNoAP: true, connect.ReasonRejected: true, connect.ReasonWrongKey: true,
+		connect.ReasonCertificate: true, connect.ReasonDisconnected: true, connect.ReasonNoLease: true, connect.ReasonDNS: true,
+		connect.ReasonNoServer: true, connect.ReasonNoGateway: true, connect.ReasonUnreachable: true,
+	}
+	for _, r := range connect.Reasons() {
+		if probeSide[r] == networkSide[r] {
+			t.Errorf("connect failure reason %q is not classified as the probe's own or the network's", r)
+		}
+	}
+	if n := len(probeSide) + len(networkSide); n != len(connect.Reasons()) {
+		t.Errorf("%d reasons classified, the connect test has %d", n, len(connect.Reasons()))
+	}
+	rec, _ := loadRules(t)
+	re := regexp.MustCompile(`"cause", "probe", "reason", "([^"]+)"`)
+	var expr string
+	for _, g := range rec.Groups {
+		for _, r := range g.Rules {
+			if r.Record == "probe:wardprobe_wifi_connect_failures:increase1h" {
+				expr = r.Expr
+			}
+		}
+	}
+	m := re.FindStringSubmatch(expr)
+	if m == nil {
+		t.Fatalf("probe:wardprobe_wifi_connect_failures:increase1h does not mark the probe's own reasons:\n%s", expr)
+	}
+	got := map[connect.Reason]bool{}
+	for _, r := range strings.Split(m[1], "|") {
+		got[connect.Reason(r)] = true
+	}
+	if fmt.Sprint(got) != fmt.Sprint(probeSide) {
+		t.Errorf("the rule marks %v as the probe's own, want %v", got, probeSide)
 	}
 }
