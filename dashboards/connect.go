@@ -51,20 +51,33 @@ func countIncrease(metric, sel, window string) string {
 }
 
 // quantile is the q-quantile of histogram metric over window, for the series
-// selected by sel, grouped by the labels in by (plus le).
+// selected by sel, grouped by the labels in by (plus le). Where nothing was
+// observed in the window the quantile is NaN; ">= 0" drops it, so a panel
+// shows no data (or a gap) rather than NaN.
 func quantile(q float64, metric, sel, by, window string) string {
-	return fmt.Sprintf(`histogram_quantile(%v, sum by (%s) (increase(%s_bucket{%s}[%s])))`, q, joinSel(by, "le"), metric, sel, window)
+	return fmt.Sprintf(`histogram_quantile(%v, sum by (%s) (increase(%s_bucket{%s}[%s]))) >= 0`, q, joinSel(by, "le"), metric, sel, window)
 }
 
-// roamShareWithin is the share of roams (in the selected series, grouped by
-// by) that took at most le seconds, over window.
-func roamShareWithin(le, sel, by, window string) string {
+// roamsWithin counts the roams (in the selected series, grouped by by) that
+// took at most le seconds ("+Inf": all of them) over window.
+func roamsWithin(le, sel, by, window string) string {
 	agg := "sum"
 	if by != "" {
 		agg = fmt.Sprintf("sum by (%s)", by)
 	}
-	return fmt.Sprintf(`%[1]s (increase(%[2]s_bucket{%[3]s}[%[5]s])) / %[1]s (increase(%[2]s_bucket{%[4]s}[%[5]s]))`,
-		agg, mRoamDuration, joinSel(sel, fmt.Sprintf(`le="%s"`, le)), joinSel(sel, `le="+Inf"`), window)
+	return fmt.Sprintf(`%s (increase(%s_bucket{%s}[%s]))`, agg, mRoamDuration, joinSel(sel, fmt.Sprintf(`le="%s"`, le)), window)
+}
+
+// Recorded roam-time quantiles (deploy/prometheus/recording-rules.yml), per
+// probe over the last hour; absent while a probe had no roam.
+const (
+	recRoamP50 = "probe:wardprobe_wifi_roam_duration_seconds:p50_1h"
+	recRoamP95 = "probe:wardprobe_wifi_roam_duration_seconds:p95_1h"
+)
+
+// fixedColour is a field override giving a series one colour.
+func fixedColour(c string) []dashboard.DynamicConfigValue {
+	return []dashboard.DynamicConfigValue{{Id: "color", Value: map[string]any{"mode": "fixed", "fixedColor": c}}}
 }
 
 // connectFailureReasons explains the failure reasons, network-side first.
@@ -102,7 +115,7 @@ func joinRow(b *dashboard.DashboardBuilder, s scope) *dashboard.DashboardBuilder
 	b = b.WithPanel(series("Where the time to connect goes (mean per phase)",
 		"Mean time of each phase of the connect tests in the hour before each point, stacked: association (scan included), eap (802.1X with the RADIUS server), handshake (4-way), dhcp, dns, gateway. A slow eap points at RADIUS, a slow dhcp at the DHCP server or relay.",
 		"s",
-		query("A", fmt.Sprintf(`sum by (phase) (increase(%[1]s_sum{%[2]s}[%[3]s])) / sum by (phase) (increase(%[1]s_count{%[2]s}[%[3]s]))`,
+		query("A", fmt.Sprintf(`(sum by (phase) (increase(%[1]s_sum{%[2]s}[%[3]s])) / sum by (phase) (increase(%[1]s_count{%[2]s}[%[3]s]))) >= 0`,
 			mConnectDuration, joinSel(sel, `phase!~"total|scan"`), connectWindow), "{{phase}}")).
 		Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
 		FillOpacity(40))
@@ -125,8 +138,8 @@ func joinRow(b *dashboard.DashboardBuilder, s scope) *dashboard.DashboardBuilder
 		query("A", fmt.Sprintf(`sum by (result) (increase(%s{%s}[$__rate_interval]))`, mConnectTests, sel), "{{result}}"),
 		query("B", fmt.Sprintf(`sum by (phase, reason) (%s)`, countIncrease(mConnectFailures, sel, "$__rate_interval")), "failed in {{phase}}: {{reason}}")).
 		Interval("15m").
-		OverrideByName("success", []dashboard.DynamicConfigValue{{Id: "color", Value: map[string]any{"mode": "fixed", "fixedColor": colGood}}}).
-		OverrideByName("failure", []dashboard.DynamicConfigValue{{Id: "color", Value: map[string]any{"mode": "fixed", "fixedColor": colNotSpot}}}))
+		OverrideByName("success", fixedColour(colGood)).
+		OverrideByName("failure", fixedColour(colNotSpot)))
 	b = b.WithPanel(stat.NewPanelBuilder().Orientation(common.VizOrientationAuto).
 		Title("Last connect test").
 		Description("Whether each probe's last connect test succeeded.").
@@ -164,23 +177,27 @@ func joinRow(b *dashboard.DashboardBuilder, s scope) *dashboard.DashboardBuilder
 	b = b.WithPanel(series("Roam time (p50, p95)",
 		fmt.Sprintf("From the old AP falling silent (or the station leaving it) to the new link being usable, timed from nl80211 events: median and 95th percentile of the roams in the hour before each point. References: Aruba's voice guidance asks for roams within 150–200 ms; Juniper Mist counts a fast (802.11r) roam over %v ms, or a standard roam over %v s, as slow.", roamMistFast*1000, roamMistSlow),
 		"s",
-		query("A", quantile(0.5, mRoamDuration, sel, "probe", connectWindow), "{{probe}} p50"),
-		query("B", quantile(0.95, mRoamDuration, sel, "probe", connectWindow), "{{probe}} p95")).
+		query("A", fmt.Sprintf(`%s{%s}`, recRoamP50, sel), "{{probe}} p50"),
+		query("B", fmt.Sprintf(`%s{%s}`, recRoamP95, sel), "{{probe}} p95")).
 		Min(0).
 		Thresholds(roamSteps()).
 		ThresholdsStyle(lineThresholds()))
+	within := func(le string) string { return roamsWithin(le, sel, "", "$__range") }
 	b = b.WithPanel(stat.NewPanelBuilder().Orientation(common.VizOrientationAuto).
-		Title("Roams within the references (over the range)").
-		Description("Share of the ward's roams over the dashboard's time range that took at most 200 ms (Aruba's voice guidance: 150–200 ms), 400 ms (Mist: a fast 802.11r roam over 400 ms is slow) and 2 s (Mist: a standard roam over 2 s is slow). Coloured by the compliance bands: green at least 99%, amber 95–99%, red below 95%.").
+		Title("Roams by duration (over the range)").
+		Description("The ward's roams over the dashboard's time range by how long they took: within 200 ms (Aruba's voice guidance asks for 150–200 ms), 200–400 ms, 400 ms to 2 s (Juniper Mist counts a fast 802.11r roam over 400 ms as slow) and over 2 s (Mist counts a standard roam over 2 s as slow).").
 		Datasource(ds()).
-		WithTarget(instantSeries("A", roamShareWithin("0.2", sel, "", "$__range"), "≤ 200 ms")).
-		WithTarget(instantSeries("B", roamShareWithin("0.4", sel, "", "$__range"), "≤ 400 ms")).
-		WithTarget(instantSeries("C", roamShareWithin("2", sel, "", "$__range"), "≤ 2 s")).
-		Unit("percentunit").Decimals(1).
-		Min(0).Max(1).
-		Thresholds(complianceSteps()).
-		ColorScheme(thresholdColours()).
-		ColorMode(common.BigValueColorModeBackground).
+		WithTarget(instantSeries("A", within("0.2"), "≤ 200 ms")).
+		WithTarget(instantSeries("B", fmt.Sprintf("%s - %s", within("0.4"), within("0.2")), "200–400 ms")).
+		WithTarget(instantSeries("C", fmt.Sprintf("%s - %s", within("2"), within("0.4")), "400 ms – 2 s")).
+		WithTarget(instantSeries("D", fmt.Sprintf("%s - %s", within("+Inf"), within("2")), "over 2 s")).
+		Decimals(0).
+		ColorScheme(dashboard.NewFieldColorBuilder().Mode(dashboard.FieldColorModeIdFixed)).
+		OverrideByName("≤ 200 ms", fixedColour(colGood)).
+		OverrideByName("200–400 ms", fixedColour("yellow")).
+		OverrideByName("400 ms – 2 s", fixedColour(colDegraded)).
+		OverrideByName("over 2 s", fixedColour(colNotSpot)).
+		ColorMode(common.BigValueColorModeValue).
 		GraphMode(common.BigValueGraphModeNone).
 		Height(8).Span(6))
 	b = b.WithPanel(bars("Roams timed and packets lost in them",
@@ -206,8 +223,8 @@ func joinRow(b *dashboard.DashboardBuilder, s scope) *dashboard.DashboardBuilder
 }
 
 // wardConnectTable lists every ward with connect tests or roams over the
-// range: time to connect (p50, p95), tests and the share failed, roam time
-// p95 and the share of roams Mist counts as slow; slowest to join first.
+// range: time to connect (p50, p95), tests and the share failed, roams and
+// the share of them Mist counts as slow; slowest to join first.
 func wardConnectTable(s scope) *table.PanelBuilder {
 	sel := s.sel()
 	total := joinSel(sel, `phase="total"`)
@@ -216,14 +233,15 @@ func wardConnectTable(s scope) *table.PanelBuilder {
 	}
 	return newTable().
 		Title("Joining the Wi-Fi and roaming, per ward (slowest to join first)").
-		Description(fmt.Sprintf("Per ward over the range: time for a connect test to join the Wi-Fi (median and 95th percentile of successful tests; the nhs standard allows %d s), connect tests run and the share that failed, the 95th percentile roam time and the share of roams over 2 s (Juniper Mist counts a standard roam over 2 s as slow). Click a ward to open it.", nhsConnectSeconds)).
+		Description(fmt.Sprintf("Per ward over the range: time for a connect test to join the Wi-Fi (median and 95th percentile of successful tests; the nhs standard allows %d s), connect tests run and the share that failed, roams timed and the share of them over 2 s (Juniper Mist counts a standard roam over 2 s as slow; 0%% where there was no roam). Click a ward to open it.", nhsConnectSeconds)).
 		Datasource(ds()).
 		WithTarget(instant("A", quantile(0.95, mConnectDuration, total, wardLabels, "$__range"))).
 		WithTarget(instant("B", quantile(0.5, mConnectDuration, total, wardLabels, "$__range"))).
 		WithTarget(instant("C", tests(""))).
-		WithTarget(instant("D", fmt.Sprintf(`%s / %s`, tests(`result="failure"`), tests("")))).
-		WithTarget(instant("E", quantile(0.95, mRoamDuration, sel, wardLabels, "$__range"))).
-		WithTarget(instant("F", "1 - ("+roamShareWithin("2", sel, wardLabels, "$__range")+")")).
+		WithTarget(instant("D", fmt.Sprintf(`(%s / %s) >= 0`, tests(`result="failure"`), tests("")))).
+		WithTarget(instant("E", roamsWithin("+Inf", sel, wardLabels, "$__range"))).
+		WithTarget(instant("F", fmt.Sprintf("(%[1]s - %[2]s) / clamp_min(%[1]s, 1)",
+			roamsWithin("+Inf", sel, wardLabels, "$__range"), roamsWithin("2", sel, wardLabels, "$__range")))).
 		WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
 		WithTransformation(organize([]string{"Time"},
 			[]string{"site", "building", "floor", "ward", "Value #A", "Value #B", "Value #C", "Value #D", "Value #E", "Value #F"}, nil)).
@@ -231,7 +249,7 @@ func wardConnectTable(s scope) *table.PanelBuilder {
 		OverrideByName("Value #B", secondsCell("connect p50", steps(colGood, nhsConnectSeconds, colNotSpot))).
 		OverrideByName("Value #C", []dashboard.DynamicConfigValue{{Id: "displayName", Value: "connect tests"}, {Id: "decimals", Value: 0}}).
 		OverrideByName("Value #D", percentCell("tests failed", steps(colGood, 0.001, colDegraded, 0.05, colNotSpot))).
-		OverrideByName("Value #E", secondsCell("roam p95", roamSteps())).
+		OverrideByName("Value #E", []dashboard.DynamicConfigValue{{Id: "displayName", Value: "roams"}, {Id: "decimals", Value: 0}}).
 		OverrideByName("Value #F", percentCell("roams over 2 s", steps(colGood, 0.001, colDegraded, 0.01, colNotSpot))).
 		SortBy([]cog.Builder[common.TableSortByFieldState]{
 			common.NewTableSortByFieldStateBuilder().DisplayName("connect p95").Desc(true),
@@ -267,7 +285,7 @@ func estateJoinRow(b *dashboard.DashboardBuilder, s scope) *dashboard.DashboardB
 		Height(8))
 	b = b.WithPanel(estateStat("Connect tests failed",
 		"Share of the connect tests run over the range that failed, over the selected wards.",
-		fmt.Sprintf(`sum(increase(%[1]s{%[2]s}[$__range])) / sum(increase(%[1]s{%[3]s}[$__range]))`, mConnectTests, joinSel(sel, `result="failure"`), sel),
+		fmt.Sprintf(`(sum(increase(%[1]s{%[2]s}[$__range])) / sum(increase(%[1]s{%[3]s}[$__range]))) >= 0`, mConnectTests, joinSel(sel, `result="failure"`), sel),
 		"percentunit", steps(colGood, 0.001, colDegraded, 0.05, colNotSpot)).
 		Decimals(1).
 		Height(8))

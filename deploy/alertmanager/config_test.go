@@ -123,6 +123,9 @@ func TestRouting(t *testing.T) {
 		{[]string{"alertname=WardProbeICMPUnavailable", "severity=ticket"}, "estates-email"},
 		{[]string{"alertname=WardProbeConfigReloadFailed", "severity=ticket"}, "estates-email"},
 		{[]string{"alertname=WardThroughputTestsFailing", "severity=ticket"}, "estates-email"},
+		{[]string{"alertname=WardWiFiConnectFailing", "severity=page", "building=Block B", "floor=2"}, "oncall"},
+		{[]string{"alertname=WardWiFiConnectSlow", "severity=ticket"}, "estates-email"},
+		{[]string{"alertname=WardProbeConnectTestBroken", "severity=ticket"}, "estates-email"},
 		{[]string{"alertname=SomethingElse"}, "estates-email"},
 	}
 	for _, c := range cases {
@@ -226,14 +229,19 @@ func TestInhibitionAndGrouping(t *testing.T) {
 		with(p3, "alertname", "WardWiFiDisconnected", "severity", "page"),
 		with(p3, "alertname", "WardServiceUnreachable", "severity", "page", "target", "epr"),
 		with(p3, "alertname", "WardNotSpot", "severity", "page", "state", "notspot"),
+		with(p3, "alertname", "WardWiFiConnectFailing", "severity", "page"),
 		with(p4, "alertname", "WardNotSpot", "severity", "page", "state", "notspot"),
 		with(p4, "alertname", "WardBelowStandard", "severity", "ticket", "standard", "voice"),
+		with(p4, "alertname", "WardWiFiConnectSlow", "severity", "ticket", "standard", "nhs", "check", "connect"),
 		with(p4, "alertname", "WardServiceUnreachable", "severity", "page", "target", "epr"),
 		// p5's Wi-Fi adapter is missing (the ticket form of
 		// WardWiFiDisconnected): it explains its tickets, not its pages.
 		with(p5, "alertname", "WardWiFiDisconnected", "severity", "ticket", "interface", "wlan0"),
 		with(p5, "alertname", "WardServiceUnreachable", "severity", "page", "target", "epr"),
 		with(p5, "alertname", "WardThroughputTestsFailing", "severity", "ticket"),
+		// A connect test failing for the network's reasons pages even when
+		// the probe's main adapter is missing (a ticket holds back no page).
+		with(p5, "alertname", "WardWiFiConnectFailing", "severity", "page"),
 	}
 	var body []map[string]any
 	for _, a := range posted {
@@ -255,7 +263,9 @@ func TestInhibitionAndGrouping(t *testing.T) {
 		"WardProbeConfigReloadFailed/rex-blockb-f2-ward7-1": true, // its probe is down (a ticket holds back a ticket)
 		"WardServiceUnreachable/rex-blockb-f3-ward9-1":      true, // Wi-Fi disconnected (a page) explains it
 		"WardNotSpot/rex-blockb-f3-ward9-1":                 true, // Wi-Fi disconnected explains it
+		"WardWiFiConnectFailing/rex-blockb-f3-ward9-1":      true, // the same APs, RADIUS and DHCP
 		"WardBelowStandard/rex-blockb-f3-ward10-1":          true, // the not-spot explains it
+		"WardWiFiConnectSlow/rex-blockb-f3-ward10-1":        true, // the not-spot explains a slow join
 		"WardThroughputTestsFailing/rex-blockb-f4-ward11-1": true, // the missing adapter (a ticket) explains a ticket
 		// Not inhibited: WardHighPacketLoss of the down probe and
 		// WardServiceUnreachable of the probe without its adapter: pages,
@@ -305,11 +315,11 @@ func TestInhibitionAndGrouping(t *testing.T) {
 	sort.Strings(seen)
 	wantGroups := []string{
 		"estates-email Block B/2: 2", // WardProbeDown, WardProbeConfigReloadFailed
-		"estates-email Block B/3: 1", // WardBelowStandard
+		"estates-email Block B/3: 2", // WardBelowStandard, WardWiFiConnectSlow
 		"estates-email Block B/4: 2", // the missing adapter, WardThroughputTestsFailing
 		"oncall Block B/2: 3",        // two losses and the DNS failure, two wards, one page
-		"oncall Block B/3: 5",
-		"oncall Block B/4: 1",
+		"oncall Block B/3: 6",
+		"oncall Block B/4: 2",
 	}
 	if fmt.Sprint(seen) != fmt.Sprint(wantGroups) {
 		t.Errorf("groups:\n got %v\nwant %v", seen, wantGroups)

@@ -77,11 +77,38 @@ type exclusion struct {
 // (test/wifilab, mac80211_hwsim under qemu) produces them.
 const wifiOnly = "needs an associated Wi-Fi link; this lab's kernel has no Wi-Fi stack (test/wifilab has one)"
 
+// Why the panels on joining the Wi-Fi, roams and disconnect reasons are
+// empty here: they need a Wi-Fi stack too. No probe in this lab has a
+// connect test (wifi.connect_test needs a Wi-Fi adapter and wpa_supplicant),
+// a roam or a disconnect seen in nl80211 events; the Wi-Fi lab has all three.
+const (
+	connectOnly    = "needs connect tests (wifi.connect_test), which need a Wi-Fi adapter; " + wifiOnly
+	roamOnly       = "needs a roam timed from nl80211 events (the recorded roam-time quantiles are absent while the histogram holds no roam); " + wifiOnly
+	disconnectOnly = "needs a disconnect seen in nl80211 events; " + wifiOnly
+)
+
 // exclusions are the queries a probe without a Wi-Fi link legitimately
 // leaves empty. Each names the series it needs.
 func exclusions() []exclusion {
 	wifi := func(file, panel, ref, metric string) exclusion {
 		return exclusion{file, panel, ref, metric, wifiOnly} // no probe here has any
+	}
+	// No probe here runs connect tests, so none has their series at all.
+	connect := func(file, panel string, refs ...string) []exclusion {
+		var out []exclusion
+		for _, ref := range refs {
+			out = append(out, exclusion{file, panel, ref, "wardprobe_wifi_connect_tests_total", connectOnly})
+		}
+		return out
+	}
+	// Every probe exports the roam histogram, empty: no roam in it. (The
+	// panels counting roams show 0 and need no exclusion.)
+	roam := func(file, panel string, refs ...string) []exclusion {
+		var out []exclusion
+		for _, ref := range refs {
+			out = append(out, exclusion{file, panel, ref, "wardprobe_wifi_roam_duration_seconds_count > 0", roamOnly})
+		}
+		return out
 	}
 	notSpot := func(file, panel, ref string) exclusion {
 		return exclusion{file, panel, ref,
@@ -114,6 +141,26 @@ func exclusions() []exclusion {
 	}
 	for _, ref := range []string{"A", "B", "C"} {
 		out = append(out, notSpot("compliance.json", "Not-spots", ref))
+	}
+	const ward, estate, comp = "ward-detail.json", "estate-coverage.json", "compliance.json"
+	const perWard = "Joining the Wi-Fi and roaming, per ward (slowest to join first)"
+	for _, x := range [][]exclusion{
+		connect(ward, "Time to connect (p50, p95)", "A", "B"),
+		connect(ward, "Where the time to connect goes (mean per phase)", "A"),
+		connect(ward, "Time to connect per phase (p50, p95 over the range)", "A", "B", "C"),
+		connect(ward, "Connect tests and failures by phase and reason", "A", "B"),
+		connect(ward, "Last connect test", "A"),
+		connect(ward, "Last successful connect test", "A"),
+		connect(ward, "Connect failures over the range by phase and reason", "A"),
+		connect(estate, "Connect tests failed", "A"),
+		connect(estate, "Slowest wards to join the Wi-Fi (connect p95 over the range)", "A", "B"),
+		connect(comp, perWard, "A", "B", "C", "D"),
+		roam(ward, "Roam time (p50, p95)", "A", "B"),
+	} {
+		out = append(out, x...)
+	}
+	for _, panel := range []string{"Disconnects by reason", "Disconnect reasons over the range"} {
+		out = append(out, exclusion{ward, panel, "A", "wardprobe_wifi_disconnect_reasons_total", disconnectOnly})
 	}
 	return out
 }

@@ -55,6 +55,7 @@ func TestAnsibleRole(t *testing.T) {
 	playbook := lab.Tool(t, "ansible-playbook")
 	sys := newFakeSystemd(t)
 	preflight(t, sys)
+	keepARPSysctls(t) // apt runs the postinst here, in this machine's network namespace
 	t.Cleanup(func() {
 		restore(t, sys)
 		os.RemoveAll("/var/cache/wardprobe")

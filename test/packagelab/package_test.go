@@ -25,6 +25,7 @@ const (
 	configPath = "/etc/wardprobe/wardprobe.yml"
 	stateDir   = "/var/lib/wardprobe"
 	wantsLink  = "/etc/systemd/system/multi-user.target.wants/wardprobe.service"
+	sysctlPath = "/usr/lib/sysctl.d/60-wardprobe.conf"
 )
 
 // TestPackageArtefacts checks the three packages make package built: each
@@ -87,11 +88,17 @@ func TestPackageLifecycle(t *testing.T) {
 	analyze := lab.Tool(t, "systemd-analyze")
 	sys := newFakeSystemd(t)
 	preflight(t, sys)
+	keepARPSysctls(t) // restore's plain dpkg -P leaves them, but be safe
 	t.Cleanup(func() { restore(t, sys) })
 
 	// Install.
 	sys.dpkg(t, "-i", Deb(built.v1, V1, "amd64"))
 	sys.expect(t, "install", "systemctl --system daemon-reload", "deb-systemd-invoke start wardprobe.service")
+	// The ARP settings for a connect test's second adapter, applied at
+	// once (here in dpkg's private network namespace, from 0).
+	if got := sys.arpSysctls(); got != "arp_ignore=1 arp_announce=2" {
+		t.Errorf("after install: %q, want arp_ignore=1 arp_announce=2 (60-wardprobe.conf applied by postinst)", got)
+	}
 	u, err := user.Lookup("wardprobe")
 	if err != nil {
 		t.Fatalf("no wardprobe user after install: %v", err)
@@ -115,7 +122,11 @@ func TestPackageLifecycle(t *testing.T) {
 		{targetUnit, 0o644, "root", "root"},
 		{"/usr/share/doc/wardprobe/examples/wardprobe.service.d/net-admin.conf", 0o644, "root", "root"},
 		{"/usr/share/man/man1/wardprobe.1.gz", 0o644, "root", "root"},
+		{sysctlPath, 0o644, "root", "root"},
 	})
+	if got, err := os.ReadFile(sysctlPath); err != nil || string(got) != string(readRepo(t, "deploy/sysctl/60-wardprobe.conf")) {
+		t.Errorf("%s is not deploy/sysctl/60-wardprobe.conf (%v):\n%s", sysctlPath, err, got)
+	}
 	conffiles := run(t, "dpkg-query", "--showformat=${Conffiles}", "--show", "wardprobe")
 	for _, c := range []string{configPath, "/etc/default/wardprobe", "/etc/default/wardprobe-target"} {
 		if !strings.Contains(conffiles, c+" ") {
@@ -157,6 +168,9 @@ func TestPackageLifecycle(t *testing.T) {
 	uidBefore := u.Uid
 	sys.dpkg(t, "-i", Deb(built.v2, V2, "amd64"))
 	sys.expect(t, "upgrade", "deb-systemd-invoke restart wardprobe.service", "deb-systemd-invoke try-restart wardprobe-target.service")
+	if got := sys.arpSysctls(); got != "arp_ignore=1 arp_announce=2" {
+		t.Errorf("after upgrade: %q, want arp_ignore=1 arp_announce=2", got)
+	}
 	if v := run(t, "/usr/bin/wardprobe", "version"); !strings.Contains(v, V2) {
 		t.Errorf("after upgrade wardprobe version = %q, want %s", v, V2)
 	}
@@ -171,7 +185,7 @@ func TestPackageLifecycle(t *testing.T) {
 	// Remove: the binary goes, conffiles, user and state stay.
 	sys.dpkg(t, "-r", "wardprobe")
 	sys.expect(t, "remove", "deb-systemd-invoke stop wardprobe.service wardprobe-target.service", "systemctl --system daemon-reload")
-	gone(t, "/usr/bin/wardprobe", unitPath)
+	gone(t, "/usr/bin/wardprobe", unitPath, sysctlPath)
 	for _, p := range []string{configPath, stateDir} {
 		if _, err := os.Stat(p); err != nil {
 			t.Errorf("remove deleted %s: %v", p, err)
@@ -438,10 +452,15 @@ func (f *fakeSystemd) dpkg(t *testing.T, args ...string) string {
 
 // run runs argv in a private mount namespace where /run/systemd/system
 // exists, with the recording stand-ins first on PATH (`systemctl is-active`
-// answers yes once `systemctl enable` was called).
+// answers yes once `systemctl enable` was called), and in a private network
+// namespace: what the maintainer scripts write to /proc/sys/net (the ARP
+// settings of 60-wardprobe.conf) stays there. arp_ignore and arp_announce
+// start at 0 and are recorded after argv (see arpSysctls).
 func (f *fakeSystemd) run(argv ...string) (string, error) {
-	script := `mount -t tmpfs -o mode=0755 wardprobe-lab /run/systemd && mkdir /run/systemd/system && exec "$@"`
-	full := append([]string{"--mount", "--propagation", "private", "--", "sh", "-c", script, "sh"}, argv...)
+	script := `mount -t tmpfs -o mode=0755 wardprobe-lab /run/systemd && mkdir /run/systemd/system &&
+c=/proc/sys/net/ipv4/conf/all && echo 0 > $c/arp_ignore && echo 0 > $c/arp_announce &&
+{ "$@"; rc=$?; echo "arp_ignore=$(cat $c/arp_ignore) arp_announce=$(cat $c/arp_announce)" > ` + f.log + `.sysctl; exit $rc; }`
+	full := append([]string{"--mount", "--propagation", "private", "--net", "--", "sh", "-c", script, "sh"}, argv...)
 	cmd := exec.Command("unshare", full...)
 	cmd.Env = append(os.Environ(), "PATH="+f.bin+":/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive")
 	out, err := cmd.CombinedOutput()
@@ -471,6 +490,37 @@ func (f *fakeSystemd) expect(t *testing.T, step string, want ...string) {
 		t.Errorf("%s: the maintainer scripts asked systemd for\n  %s\nwant, in order and no other start/stop/restart,\n  %s",
 			step, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
+}
+
+// arpSysctls returns the ARP settings the last run left in its network
+// namespace ("arp_ignore=N arp_announce=N"), and forgets them.
+func (f *fakeSystemd) arpSysctls() string {
+	b, _ := os.ReadFile(f.log + ".sysctl")
+	os.Remove(f.log + ".sysctl")
+	return strings.TrimSpace(string(b))
+}
+
+// keepARPSysctls restores this machine's ARP settings (net.ipv4.conf.all.
+// arp_ignore and arp_announce) when t ends: a package installed outside
+// fakeSystemd (the Ansible role's apt) applies 60-wardprobe.conf here.
+func keepARPSysctls(t *testing.T) {
+	t.Helper()
+	saved := map[string][]byte{}
+	for _, k := range []string{"arp_ignore", "arp_announce"} {
+		p := "/proc/sys/net/ipv4/conf/all/" + k
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved[p] = b
+	}
+	t.Cleanup(func() {
+		for p, b := range saved {
+			if err := os.WriteFile(p, b, 0o644); err != nil {
+				t.Errorf("restoring %s: %v", p, err)
+			}
+		}
+	})
 }
 
 // dpkgStatus is the package's dpkg status, "" when dpkg does not know it.
@@ -588,4 +638,14 @@ func writeFile(t *testing.T, path, content string) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// readRepo reads a file of the repository.
+func readRepo(t *testing.T, rel string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(built.root, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
