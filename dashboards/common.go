@@ -77,6 +77,7 @@ func Build(inv Inventory) ([]Board, error) {
 		if err != nil {
 			return nil, fmt.Errorf("building %s: %w", x.file, err)
 		}
+		fitGrid(&d)
 		numberPanels(&d)
 		for i := range d.Links {
 			d.Links[i].Placement = nil // beside the variables, not in the controls menu
@@ -84,6 +85,43 @@ func Build(inv Inventory) ([]Board, error) {
 		out = append(out, Board{File: x.file, Dashboard: d})
 	}
 	return out, nil
+}
+
+// gridWidth is the width of Grafana's dashboard grid, in columns.
+const gridWidth = 24
+
+// fitGrid moves a panel that the builder placed past the grid's right edge
+// (a full-width panel after an odd number of half-width ones) to the start
+// of the next line, and everything after it down by as much, so that Grafana
+// need not reflow the layout on load.
+func fitGrid(d *dashboard.Dashboard) {
+	var all []*dashboard.GridPos
+	for i := range d.Panels {
+		switch p := &d.Panels[i]; {
+		case p.Panel != nil && p.Panel.GridPos != nil:
+			all = append(all, p.Panel.GridPos)
+		case p.RowPanel != nil:
+			if p.RowPanel.GridPos != nil {
+				all = append(all, p.RowPanel.GridPos)
+			}
+			for j := range p.RowPanel.Panels {
+				if g := p.RowPanel.Panels[j].GridPos; g != nil {
+					all = append(all, g)
+				}
+			}
+		}
+	}
+	var bottom uint32
+	for i, g := range all {
+		if g.X+g.W > gridWidth {
+			delta := bottom - g.Y
+			g.X, g.Y = 0, bottom
+			for _, later := range all[i+1:] {
+				later.Y += delta + g.H
+			}
+		}
+		bottom = max(bottom, g.Y+g.H)
+	}
 }
 
 // numberPanels gives every panel and row a unique id, in layout order.

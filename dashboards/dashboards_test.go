@@ -709,3 +709,33 @@ func TestFloorPlanPositionsChart(t *testing.T) {
 		t.Error("no positions chart")
 	}
 }
+
+// TestLayoutFitsTheGrid: no panel reaches past the grid's right edge and no
+// two panels overlap, so Grafana shows the layout as generated.
+func TestLayoutFitsTheGrid(t *testing.T) {
+	boards, err := Build(Inventory{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range boards {
+		var ps []dashboard.GridPos
+		for _, p := range b.Dashboard.Panels {
+			if p.Panel != nil && p.Panel.GridPos != nil {
+				ps = append(ps, *p.Panel.GridPos)
+			}
+			if p.RowPanel != nil && p.RowPanel.GridPos != nil {
+				ps = append(ps, *p.RowPanel.GridPos)
+			}
+		}
+		for i, a := range ps {
+			if a.X+a.W > gridWidth {
+				t.Errorf("%s: a panel at x=%d is %d wide, past the grid's %d columns", b.File, a.X, a.W, gridWidth)
+			}
+			for _, c := range ps[i+1:] {
+				if a.X < c.X+c.W && c.X < a.X+a.W && a.Y < c.Y+c.H && c.Y < a.Y+a.H {
+					t.Errorf("%s: panels at %+v and %+v overlap", b.File, a, c)
+				}
+			}
+		}
+	}
+}
