@@ -60,6 +60,12 @@ type Poller struct {
 
 	planned Planned
 
+	// openErr is the last error opening nl80211, retried no sooner than
+	// openAt (backing off while the kernel has no Wi-Fi stack at all).
+	openErr   error
+	openAt    time.Time
+	openDelay time.Duration
+
 	scanMu   sync.Mutex
 	scanning bool
 	lastScan time.Time
@@ -165,15 +171,31 @@ func (p *Poller) missing(s *Snapshot) {
 	s.Detail = "Wi-Fi interface " + p.cfg.Interface + " is missing (unplugged, renamed or its driver unloaded)"
 }
 
+// Backoff of opening nl80211 after a failure: a machine without a Wi-Fi
+// stack is asked again after MinReopen, doubling to MaxReopen, so that
+// polling costs next to nothing there; a module loaded later (an adapter
+// plugged in for the first time) is noticed within MaxReopen.
+const (
+	MinReopen = time.Second
+	MaxReopen = 30 * time.Second
+)
+
 func (p *Poller) read(s *Snapshot, o *observation) {
 	if p.src == nil {
+		if p.openErr != nil && s.Time.Before(p.openAt) {
+			s.Detail = p.openErr.Error()
+			p.nb.reset()
+			return
+		}
 		src, err := p.open()
 		if err != nil {
+			p.openDelay = min(max(2*p.openDelay, MinReopen), MaxReopen)
+			p.openErr, p.openAt = err, s.Time.Add(p.openDelay)
 			s.Detail = err.Error()
 			p.nb.reset()
 			return
 		}
-		p.src = src
+		p.src, p.openErr, p.openDelay = src, nil, 0
 	}
 	if d, ok := p.src.(deadliner); ok {
 		_ = d.SetDeadline(time.Now().Add(CallTimeout))

@@ -124,6 +124,35 @@ func TestPollStates(t *testing.T) {
 	}
 }
 
+// TestReopenBacksOff: on a machine whose kernel has no nl80211 at all,
+// polling once a second opens nl80211 after 1, 2, 4, 8, 16 s and then every
+// 30 s, not every second (each try dials generic netlink twice).
+func TestReopenBacksOff(t *testing.T) {
+	openErr := errors.New("no Wi-Fi interface: the kernel has no nl80211 Wi-Fi stack loaded")
+	opens := 0
+	c := &clock{t: start()}
+	p := NewPoller(Config{Interval: time.Second}, opener(connectedFake(), &openErr, &opens), c.now)
+	var at []int
+	for sec := 0; sec < 120; sec++ {
+		before := opens
+		s := p.Poll()
+		contains(t, s.Detail, "no nl80211")
+		if opens > before {
+			at = append(at, sec)
+		}
+		c.add(time.Second)
+	}
+	wantAt := []int{0, 1, 3, 7, 15, 31, 61, 91}
+	if fmt.Sprint(at) != fmt.Sprint(wantAt) {
+		t.Errorf("opened at seconds %v, want %v", at, wantAt)
+	}
+	openErr = nil
+	c.add(30 * time.Second)
+	if s := p.Poll(); !s.Connected {
+		t.Errorf("a Wi-Fi stack that appears is not noticed within %s: %+v", MaxReopen, s)
+	}
+}
+
 func TestReopenAfterError(t *testing.T) {
 	f := connectedFake()
 	var openErr error
@@ -145,8 +174,9 @@ func TestReopenAfterError(t *testing.T) {
 	s = p.Poll()
 	contains(t, s.Detail, "too many open files")
 	want(t, opens == 2, "opens %d", opens)
-	// Then it works again.
+	// Then it works again, at the next try (a second later).
 	openErr = nil
+	c.add(time.Second)
 	s = p.Poll()
 	want(t, s.Connected && opens == 3, "recovered: connected %v, opens %d", s.Connected, opens)
 	// The outage (two polls) was a disconnect.
