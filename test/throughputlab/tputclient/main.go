@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"time"
 
@@ -41,6 +42,9 @@ func main() {
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the test to this file")
 	streams := flag.Int("streams", 0, "parallel transfers per direction (0: wardprobe's default)")
 	flag.Parse()
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1) // as `wardprobe run` runs its Go code (cmd/wardprobe)
+	}
 	if err := run(*url, *iface, *allowance, *streams, *profile); err != nil {
 		fmt.Fprintln(os.Stderr, "tputclient:", err)
 		os.Exit(1)
