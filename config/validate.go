@@ -82,8 +82,9 @@ func (v *validator) config(c *Config) {
 		if t.Name != "" {
 			if j, dup := seen[t.Name]; dup {
 				v.errorf(p+".name", "duplicate target name %q (first used by targets[%d])", t.Name, j)
+			} else {
+				seen[t.Name] = i
 			}
-			seen[t.Name] = i
 		}
 		v.target(p, t)
 	}
