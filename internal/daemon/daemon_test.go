@@ -153,3 +153,20 @@ func TestCheckConfigRefusesWhatRunRefuses(t *testing.T) {
 		t.Fatalf("run: %v\nwant: %s", err, want)
 	}
 }
+
+// TestCheckListsEachProblemOnce: a missing credential file (read with every
+// other, then again by its kind) is one error, not two.
+func TestCheckListsEachProblemOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "w.yml")
+	missing := filepath.Join(dir, "token")
+	cfg := "targets:\n  - name: epr\n    kind: http\n    url: https://epr.example.org/\n    bearer_token_file: " + missing + "\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Check(path, &secret.Redactor{})
+	var errs config.Errors
+	if !errors.As(err, &errs) || len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), path+":5: targets[0].bearer_token_file: ") {
+		t.Fatalf("check-config: %v; want one error at targets[0].bearer_token_file", err)
+	}
+}
