@@ -70,9 +70,9 @@ func URL(u string) string {
 	}
 	if p.RawQuery != "" {
 		q := p.Query()
-		for k := range q {
-			if sensitiveQuery.MatchString(k) {
-				q[k] = []string{"xxxxx"}
+		for k, vs := range q {
+			if sensitiveQuery.MatchString(k) && slices.ContainsFunc(vs, func(v string) bool { return v != "" }) {
+				q[k] = []string{"xxxxx"} // an empty value (one already masked, say) stays empty
 			}
 		}
 		p.RawQuery = q.Encode()
@@ -151,10 +151,15 @@ func (r *Redactor) String(s string) string {
 	}
 	if strings.Contains(s, "://") {
 		s = urlInText.ReplaceAllStringFunc(s, func(u string) string {
-			if !strings.ContainsAny(u, "@?") {
+			// A URL quoted in a JSON or logfmt string ends with the
+			// backslash that escapes its closing quote: keep it out of
+			// the URL, or the re-encoded URL (%5C) would unescape the
+			// quote and break the record.
+			trimmed := strings.TrimRight(u, `\`)
+			if !strings.ContainsAny(trimmed, "@?") {
 				return u
 			}
-			return URL(u)
+			return URL(trimmed) + u[len(trimmed):]
 		})
 	}
 	if strings.Contains(s, "=") {
