@@ -136,7 +136,7 @@ func runCommand(app *kingpin.Application, stderr io.Writer, redact *secret.Redac
 			Version: version, Log: log, Redact: redact, Reload: reload, StateDir: stateDir,
 		})
 		if err != nil {
-			printErrors(stderr, *cfgFile, err)
+			printErrors(stderr, *cfgFile, err, redact)
 			log.Error().Err(err).Msg("wardprobe failed")
 			return 1
 		}
@@ -154,7 +154,7 @@ func checkCommand(app *kingpin.Application, stdout, stderr io.Writer, redact *se
 	return command{cmd, func() int {
 		if *syntaxOnly {
 			if _, err := kinds.Load(*file); err != nil {
-				printErrors(stderr, *file, err)
+				printErrors(stderr, *file, err, redact)
 				return 1
 			}
 			fmt.Fprintf(stdout, "%s: OK (syntax only)\n", *file)
@@ -162,7 +162,7 @@ func checkCommand(app *kingpin.Application, stdout, stderr io.Writer, redact *se
 		}
 		notes, err := daemon.Check(*file, redact)
 		if err != nil {
-			printErrors(stderr, *file, err)
+			printErrors(stderr, *file, err, redact)
 			return 1
 		}
 		for _, n := range notes {
@@ -175,17 +175,19 @@ func checkCommand(app *kingpin.Application, stdout, stderr io.Writer, redact *se
 	}}
 }
 
-// printErrors prints a config's errors one a line, or any other error.
-func printErrors(w io.Writer, file string, err error) {
+// printErrors prints a config's errors one a line, or any other error,
+// through redact: an error may quote a value holding a credential (a URL
+// with a password written where no URL belongs, say).
+func printErrors(w io.Writer, file string, err error, redact *secret.Redactor) {
 	var errs config.Errors
 	if errors.As(err, &errs) {
 		for _, e := range errs {
-			fmt.Fprintln(w, e.Error())
+			fmt.Fprintln(w, redact.String(e.Error()))
 		}
 		return
 	}
 	if file == "" {
 		file = "wardprobe"
 	}
-	fmt.Fprintf(w, "%s: %v\n", file, err)
+	fmt.Fprintln(w, redact.String(fmt.Sprintf("%s: %v", file, err)))
 }
