@@ -265,7 +265,7 @@ func (v *validator) target(p string, t Target) {
 	} else if !kind.TimeoutPerPacket && t.Timeout > t.Interval {
 		v.errorf(p+".timeout", "%s is longer than the interval %s", t.Timeout, t.Interval)
 	}
-	t.Spec.Validate(&Checker{v: v, path: p, seen: v.seen})
+	t.Spec.Validate(&Checker{v: v, path: p, seen: v.seen, interval: t.Interval, timeout: t.Timeout})
 }
 
 func (v *validator) throughput(tp *Throughput) {
