@@ -96,3 +96,21 @@ func TestCheckConfigMasksCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestSubcommandHelpIsItsOwn: `wardprobe COMMAND --help` shows that
+// command's usage line and flags, not every command's.
+func TestSubcommandHelpIsItsOwn(t *testing.T) {
+	for _, tc := range []struct {
+		args       []string
+		usage, not string
+	}{
+		{[]string{"check-config", "--help"}, "usage: wardprobe check-config [<flags>] <file>", "--max-tests"},
+		{[]string{"target", "--help"}, "usage: wardprobe target [<flags>]", "--syntax-only"},
+		{[]string{"survey", "report", "--help"}, "usage: wardprobe survey report [<flags>] <dir>...", "--max-tests"},
+	} {
+		code, out, _ := runCLI(tc.args...)
+		if code != 0 || !strings.HasPrefix(out, tc.usage) || strings.Contains(out, tc.not) {
+			t.Errorf("%v: exit %d, help %.300q; want it to start %q and not list %s", tc.args, code, out, tc.usage, tc.not)
+		}
+	}
+}
