@@ -186,7 +186,9 @@ func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cfg := s.exp.Config()
-	text, err := cfg.YAML()
+	// Masked before YAML quotes and HTML escapes it: the page's own
+	// redaction (render) cannot recognise a credential in its escaped form.
+	text, err := cfg.MaskedYAML(s.redact.String)
 	if err != nil {
 		http.Error(w, "the config cannot be shown", http.StatusInternalServerError)
 		return
