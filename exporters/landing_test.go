@@ -171,3 +171,23 @@ func TestConfigViewMasksQuotedCredentials(t *testing.T) {
 		t.Errorf("config view shows a credential:\n%s", page)
 	}
 }
+
+// TestLandingMasksQuotedCredentialsInDetails: a failure detail quoting a URL
+// whose token holds a quote shows no part of the token.
+func TestLandingMasksQuotedCredentialsInDetails(t *testing.T) {
+	_, e := goldenServer(t)
+	redact := &secret.Redactor{}
+	redact.AddURL("http://h.example/?token=ab'cdLEAK3")
+	e.Observe(probe.Result{Target: "epr", Kind: "http", Time: time.Now(), Reason: probe.ReasonRefused,
+		Detail: `Get "http://h.example/?token=ab'cdLEAK3": dial tcp: connection refused`})
+	s := NewServer(e, ServerOptions{Log: discard(), Redact: redact})
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	page := rec.Body.String()
+	if !strings.Contains(page, "connection refused") {
+		t.Fatalf("the failure is not shown:\n%s", page)
+	}
+	if strings.Contains(page, "LEAK") {
+		t.Errorf("the page shows a credential: %s", regexp.MustCompile(`.{60}LEAK.{20}`).FindString(page))
+	}
+}
