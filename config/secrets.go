@@ -101,7 +101,7 @@ func (c *Config) YAML() ([]byte, error) { return c.MaskedYAML(nil) }
 
 // MaskedYAML is YAML with every string value passed through mask (a
 // redactor's) before it is quoted for YAML: a credential is masked as it
-// was written, not in its YAML-quoted form ('it''s'), which no redactor
+// was written, not in its YAML-quoted form (a quote doubled), which no redactor
 // run on the output would recognise. A nil mask masks nothing.
 func (c *Config) MaskedYAML(mask func(string) string) ([]byte, error) {
 	var root yaml.Node
