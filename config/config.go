@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"syscall"
 
 	"gopkg.in/yaml.v3"
 )
@@ -53,7 +54,9 @@ const MaxErrors = 100
 // whose targets may be of kinds. A returned error is either an I/O error or
 // an Errors listing every problem.
 func Load(path string, kinds Kinds) (*Config, error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: opening a FIFO must not wait for a writer (a reload
+	// would hang); it is then refused as not a regular file.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}

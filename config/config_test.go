@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -124,6 +125,12 @@ func TestParseErrors(t *testing.T) {
 			[]string{`f.yml:3: targets[0].kind: unknown kind "smtp" (icmp, dns, http or tcp)`}},
 		{"duplicate target", "targets:\n  - {name: a, kind: icmp, address: 10.0.0.1}\n  - {name: a, kind: tcp, address: 10.0.0.1:22}\n",
 			[]string{`f.yml:3: targets[1].name: duplicate target name "a" (first used by targets[0])`}},
+		{"icmp timeout beyond 1000 intervals, found with the other errors", "standard: x\ntargets:\n  - {name: a, kind: icmp, address: 10.0.0.1, interval: 10ms, timeout: 1h}\n",
+			[]string{`f.yml:1: standard: unknown standard "x" (known: nhs, voice, data)`,
+				`f.yml:3: targets[0].timeout: 1h is 360000 intervals of 10ms: at most 1000 echo requests of a target may await their reply, so the timeout may be at most 1000 intervals (10s); shorten the timeout or lengthen the interval`}},
+		{"name used three times", "targets:\n  - {name: a, kind: icmp, address: 10.0.0.1}\n  - {name: a, kind: icmp, address: 10.0.0.2}\n  - {name: a, kind: icmp, address: 10.0.0.3}\n",
+			[]string{`f.yml:3: targets[1].name: duplicate target name "a" (first used by targets[0])`,
+				`f.yml:4: targets[2].name: duplicate target name "a" (first used by targets[0])`}},
 		{"x out of range", "location:\n  x: 1.5\n  y: -0.1\n",
 			[]string{`f.yml:2: location.x: 1.5 is outside 0..1`, `f.yml:3: location.y: -0.1 is outside 0..1`}},
 		{"missing url", "targets:\n  - name: epr\n    kind: http\n",
@@ -248,6 +255,24 @@ func TestLoadFile(t *testing.T) {
 	}
 	if _, err := Load(big); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("oversized file: %v", err)
+	}
+	// A FIFO with no writer must be refused at once, not wait for one (a
+	// reload, or check-config run by systemctl reload, would hang).
+	fifo := filepath.Join(dir, "fifo.yml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, dir, "/dev/zero"} {
+		done := make(chan error, 1)
+		go func() { _, err := Load(p); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("%s: %v; want not a regular file", p, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: Load hangs", p)
+		}
 	}
 }
 

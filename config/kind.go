@@ -79,7 +79,15 @@ type Checker struct {
 	v    *validator
 	path string // of the target, "targets[3]"
 	seen map[string]bool
+
+	interval, timeout Duration // the target's, defaults filled in
 }
+
+// Interval returns the target's interval (its default when unset).
+func (c *Checker) Interval() Duration { return c.interval }
+
+// Timeout returns the target's timeout (its default when unset).
+func (c *Checker) Timeout() Duration { return c.timeout }
 
 // Errorf reports a problem with key (relative to the target: "address",
 // "expect_status[1]").

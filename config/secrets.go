@@ -96,8 +96,14 @@ func walkStrings(v reflect.Value, out *[]string) {
 
 // YAML returns the config in force as YAML, defaults filled in and each
 // target's own keys beside its common ones: what the landing page's config
-// view shows (after redaction).
-func (c *Config) YAML() ([]byte, error) {
+// view shows (after redaction, see MaskedYAML).
+func (c *Config) YAML() ([]byte, error) { return c.MaskedYAML(nil) }
+
+// MaskedYAML is YAML with every string value passed through mask (a
+// redactor's) before it is quoted for YAML: a credential is masked as it
+// was written, not in its YAML-quoted form (a quote doubled), which no redactor
+// run on the output would recognise. A nil mask masks nothing.
+func (c *Config) MaskedYAML(mask func(string) string) ([]byte, error) {
 	var root yaml.Node
 	if err := root.Encode(c); err != nil {
 		return nil, err
@@ -126,7 +132,20 @@ func (c *Config) YAML() ([]byte, error) {
 		root.Content[i+1] = &list
 	}
 	prune(&root)
+	if mask != nil {
+		maskScalars(&root, mask)
+	}
 	return yaml.Marshal(&root)
+}
+
+// maskScalars passes the value of every string scalar under n through mask.
+func maskScalars(n *yaml.Node, mask func(string) string) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
+		n.Value = mask(n.Value)
+	}
+	for _, c := range n.Content {
+		maskScalars(c, mask)
+	}
 }
 
 // prune drops keys whose value is null, empty text or an empty list: what

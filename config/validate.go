@@ -82,8 +82,9 @@ func (v *validator) config(c *Config) {
 		if t.Name != "" {
 			if j, dup := seen[t.Name]; dup {
 				v.errorf(p+".name", "duplicate target name %q (first used by targets[%d])", t.Name, j)
+			} else {
+				seen[t.Name] = i
 			}
-			seen[t.Name] = i
 		}
 		v.target(p, t)
 	}
@@ -264,7 +265,7 @@ func (v *validator) target(p string, t Target) {
 	} else if !kind.TimeoutPerPacket && t.Timeout > t.Interval {
 		v.errorf(p+".timeout", "%s is longer than the interval %s", t.Timeout, t.Interval)
 	}
-	t.Spec.Validate(&Checker{v: v, path: p, seen: v.seen})
+	t.Spec.Validate(&Checker{v: v, path: p, seen: v.seen, interval: t.Interval, timeout: t.Timeout})
 }
 
 func (v *validator) throughput(tp *Throughput) {

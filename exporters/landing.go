@@ -70,7 +70,7 @@ const landingTemplate = `<!DOCTYPE html>
 {{if .Cfg.Location.Spot}}<dt>spot</dt><dd>{{.Cfg.Location.Spot}}</dd>{{end}}
 <dt>probe</dt><dd>{{.Cfg.Probe.Name}}</dd><dt>standard</dt><dd>{{.Cfg.Standard}}<details><summary>where its limits come from</summary><span class="muted">{{.StandardSource}}</span></details></dd></dl></section>
 <section id="wifi"><h2>Wi-Fi and coverage</h2>
-{{with .WiFi}}<p>Wi-Fi <span class="badge {{.WiFiClass}}">{{.WiFiWords}}</span>{{if .Snap.Interface}} on <b>{{.Snap.Interface}}</b>{{end}}{{if .Snap.Detail}} <span class="detail">{{.Snap.Detail}}</span>{{end}}</p>
+{{with .WiFi}}<p>Wi-Fi <span class="badge {{.WiFiClass}}">{{.WiFiWords}}</span>{{if .Snap.Interface}} on <b>{{.Snap.Interface}}</b>{{end}}{{if .Snap.Detail}} <span class="detail">{{redact .Snap.Detail}}</span>{{end}}</p>
 <p>coverage {{if .HaveCov}}<span class="badge {{.CoverageClass}}">{{.CoverageWords}}</span> <span class="detail">{{.Cov.Reason}}</span>{{else}}<span class="badge none">not judged yet</span>{{end}}</p>
 <dl class="facts">{{range .Facts}}<dt>{{.Name}}</dt><dd>{{.Value}}</dd>{{end}}</dl>
 {{range .Standards}}<h3>standard {{.Name}}{{if .Ward}} (this ward){{end}} {{if .Met}}<span class="badge ok">met</span>{{else}}<span class="badge bad">not met</span>{{end}}</h3>
@@ -82,17 +82,17 @@ const landingTemplate = `<!DOCTYPE html>
 <dl>{{if .Packet}}<dt>loss</dt><dd>{{.LossWords}}</dd><dt>round trip</dt><dd>{{dur .LastMinute.RTT}}</dd><dt>jitter</dt><dd>{{if .LastMinute.HaveJitter}}{{ms .LastMinute.Jitter}}{{else}}—{{end}}</dd>
 {{else}}<dt>last minute</dt><dd>{{if .LastMinute.Results}}{{.LastMinute.Failures}} of {{.LastMinute.Results}} failed{{else}}—{{end}}</dd><dt>time</dt><dd>{{if .Last.Success}}{{ms .Last.Duration}}{{else}}—{{end}}</dd>{{end}}
 {{if .HaveResult}}<dt>last result</dt><dd>{{if .Last.Summary}}{{.Last.Summary}} · {{end}}{{ago .Last.Time}}{{if .Last.Addr}} · {{.Last.Addr}}{{end}}</dd>{{end}}
-{{if not .Last.Success}}{{if .HaveResult}}<dt>why</dt><dd>{{.Last.Reason}} — {{reason .Last.Reason}}<div class="detail">{{.Last.Detail}}</div></dd>{{end}}{{end}}</dl>
-{{if .RecentFailures}}<details><summary>last {{len .RecentFailures}} failures</summary><ul class="checks">{{range .RecentFailures}}<li>{{clock .Time}} {{.Reason}}: <span class="detail">{{.Detail}}</span></li>{{end}}</ul></details>{{end}}
+{{if not .Last.Success}}{{if .HaveResult}}<dt>why</dt><dd>{{.Last.Reason}} — {{reason .Last.Reason}}<div class="detail">{{redact .Last.Detail}}</div></dd>{{end}}{{end}}</dl>
+{{if .RecentFailures}}<details><summary>last {{len .RecentFailures}} failures</summary><ul class="checks">{{range .RecentFailures}}<li>{{clock .Time}} {{.Reason}}: <span class="detail">{{redact .Detail}}</span></li>{{end}}</ul></details>{{end}}
 </div>{{else}}<p>no targets configured</p>{{end}}</div></section>
 {{if .TP.Cfg}}<section id="throughput"><h2>Throughput</h2>
 <p>{{with .TP.LastOK}}<span class="badge ok">{{mbps .Download.BitsPerSecond}} down · {{mbps .Upload.BitsPerSecond}} up</span>
 <span class="detail">latency idle {{ms .IdleLatency}}, under load {{ms .Download.Latency}} / {{ms .Upload.Latency}} · {{mb .Bytes}} used · {{ago .Start}}</span>{{else}}<span class="badge none">no successful test yet</span>{{end}}
-{{with .TP.Last}}{{if not .Success}}<br><span class="badge bad">last test failed: {{.Reason}}</span> <span class="detail">{{.Detail}} · {{ago .Start}}</span>{{end}}{{end}}
+{{with .TP.Last}}{{if not .Success}}<br><span class="badge bad">last test failed: {{.Reason}}</span> <span class="detail">{{redact .Detail}} · {{ago .Start}}</span>{{end}}{{end}}
 {{if .TP.Budget.Paused}}<br><span class="badge warn">paused: today's byte budget is spent</span>{{end}}
 <br><span class="detail">against {{.TP.Cfg.Mode}} {{.TPServer}} every {{.TP.Cfg.Interval}}</span></p></section>{{end}}
 {{if .Connect.Cfg}}<section id="connect"><h2>Time to connect</h2>
-<p>{{with .Connect.Last}}{{if .Success}}<span class="badge ok">joined in {{ms .Phases.Total}}</span>{{else}}<span class="badge bad">failed in {{.Phase}}: {{.Reason}}</span> <span class="detail">{{.Detail}}</span>{{end}}
+<p>{{with .Connect.Last}}{{if .Success}}<span class="badge ok">joined in {{ms .Phases.Total}}</span>{{else}}<span class="badge bad">failed in {{.Phase}}: {{.Reason}}</span> <span class="detail">{{redact .Detail}}</span>{{end}}
 <br><span class="detail">{{.Phases.Line}} · {{ago .Time}}</span>{{else}}<span class="badge none">no test yet</span>{{end}}
 <br><span class="detail">{{.Connect.Cfg.SSID}} on {{.Connect.Cfg.Interface}} every {{.Connect.Cfg.Interval}}</span></p></section>{{end}}
 <footer>wardprobe {{.Version}} · <a href="/metrics">metrics</a> · <a href="/config">config in force</a></footer>
@@ -186,7 +186,9 @@ func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cfg := s.exp.Config()
-	text, err := cfg.YAML()
+	// Masked before YAML quotes and HTML escapes it: the page's own
+	// redaction (render) cannot recognise a credential in its escaped form.
+	text, err := cfg.MaskedYAML(s.redact.String)
 	if err != nil {
 		http.Error(w, "the config cannot be shown", http.StatusInternalServerError)
 		return
@@ -211,6 +213,7 @@ func templateFuncs() template.FuncMap {
 		"ago":    func(t time.Time) string { return time.Since(t).Truncate(time.Second).String() + " ago" },
 		"clock":  func(t time.Time) string { return t.Local().Format("15:04:05") },
 		"reason": reasonWords,
+		"redact": func(s string) string { return s }, // the server's redactor, set by NewServer
 	}
 }
 

@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wardprobe/wardprobe/internal/secret"
 	"github.com/wardprobe/wardprobe/probe"
 	"github.com/wardprobe/wardprobe/probe/coverage"
+	"github.com/wardprobe/wardprobe/probe/kinds"
 )
 
 // contrast is the WCAG 2.1 contrast ratio of two #rrggbb colours.
@@ -140,5 +142,52 @@ func TestCoverageWordsInVerdict(t *testing.T) {
 	good := judge(wifiView{HaveCov: true, Cov: coverage.Assessment{State: coverage.Good, Time: time.Now()}}, []targetView{{Level: levelOK}})
 	if good.Level != levelOK || good.Words != "This spot is OK" {
 		t.Errorf("good: %+v", good)
+	}
+}
+
+// TestConfigViewMasksQuotedCredentials: a credential-like query value
+// holding a quote is masked in the config view whole, although YAML quotes
+// it (the quote doubled) and HTML escapes it (&#39;) before the page is
+// redacted.
+func TestConfigViewMasksQuotedCredentials(t *testing.T) {
+	cfg, err := kinds.Parse("w.yml", []byte("targets:\n"+
+		"  - {name: a, kind: http, url: \"http://h.example/?token=ab'cdLEAK1\"}\n"+
+		"  - {name: b, kind: http, url: \"http://h.example/?token=x y&password=p\\\"qLEAK2\"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	redact := &secret.Redactor{}
+	for _, s := range cfg.Strings() {
+		redact.AddURL(s) // as daemon.Build does
+	}
+	s := NewServer(New("test", kinds.All(), cfg, time.Now()), ServerOptions{Log: discard(), Redact: redact})
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/config", nil))
+	page := rec.Body.String()
+	if !strings.Contains(page, "Config in force") || !strings.Contains(page, "h.example") {
+		t.Fatalf("no config view:\n%s", page)
+	}
+	if strings.Contains(page, "LEAK") {
+		t.Errorf("config view shows a credential:\n%s", page)
+	}
+}
+
+// TestLandingMasksQuotedCredentialsInDetails: a failure detail quoting a URL
+// whose token holds a quote shows no part of the token.
+func TestLandingMasksQuotedCredentialsInDetails(t *testing.T) {
+	_, e := goldenServer(t)
+	redact := &secret.Redactor{}
+	redact.AddURL("http://h.example/?token=ab'cdLEAK3")
+	e.Observe(probe.Result{Target: "epr", Kind: "http", Time: time.Now(), Reason: probe.ReasonRefused,
+		Detail: `Get "http://h.example/?token=ab'cdLEAK3": dial tcp: connection refused`})
+	s := NewServer(e, ServerOptions{Log: discard(), Redact: redact})
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	page := rec.Body.String()
+	if !strings.Contains(page, "connection refused") {
+		t.Fatalf("the failure is not shown:\n%s", page)
+	}
+	if strings.Contains(page, "LEAK") {
+		t.Errorf("the page shows a credential: %s", regexp.MustCompile(`.{60}LEAK.{20}`).FindString(page))
 	}
 }

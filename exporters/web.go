@@ -43,6 +43,10 @@ type Server struct {
 // NewServer returns a Server for exp.
 func NewServer(exp *Exporter, opts ServerOptions) *Server {
 	s := &Server{exp: exp, opts: opts, redact: opts.Redact, log: opts.Log, landing: newLandingTemplate(), configPage: newConfigTemplate()}
+	// Details quote replies and errors (a URL with its query, say): mask
+	// them before HTML escapes them, where the page-wide redaction in render
+	// can no longer recognise a credential holding a quote.
+	s.landing.Funcs(template.FuncMap{"redact": s.redact.String})
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(exp.Gatherer(), promhttp.HandlerOpts{
 		ErrorHandling: promhttp.ContinueOnError,

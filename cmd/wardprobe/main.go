@@ -35,6 +35,57 @@ func versionString() string {
 	return fmt.Sprintf("wardprobe %s (%s %s/%s)", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
+// usageTemplate is kingpin's LongHelpTemplate (every command with its
+// flags) for `wardprobe --help`, and, for `wardprobe COMMAND --help`, that
+// command's own usage line, help, flags and sub-commands, as kingpin's
+// DefaultUsageTemplate shows them.
+const usageTemplate = `{{define "FormatCommand" -}}
+{{if .FlagSummary}} {{.FlagSummary}}{{end -}}
+{{range .Args}}{{if not .Hidden}} {{if not .Required}}[{{end}}{{if .PlaceHolder}}{{.PlaceHolder}}{{else}}<{{.Name}}>{{end}}{{if .Value|IsCumulative}}...{{end}}{{if not .Required}}]{{end}}{{end}}{{end -}}
+{{end -}}
+
+{{define "FormatCommands" -}}
+{{range .FlattenedCommands -}}
+{{if not .Hidden -}}
+  {{.FullCommand}}{{template "FormatCommand" .}}
+{{.Help|Wrap 4}}
+{{with .Flags|FlagsToTwoColumns}}{{FormatTwoColumnsWithIndent . 4 2}}{{end}}
+{{end -}}
+{{end -}}
+{{end -}}
+
+{{define "FormatUsage" -}}
+{{template "FormatCommand" .}}{{if .Commands}} <command> [<args> ...]{{end}}
+{{if .Help}}
+{{.Help|Wrap 0 -}}
+{{end -}}
+
+{{end -}}
+
+{{if .Context.SelectedCommand -}}
+usage: {{.App.Name}} {{.Context.SelectedCommand}}{{template "FormatUsage" .Context.SelectedCommand}}
+{{- else -}}
+usage: {{.App.Name}}{{template "FormatUsage" .App}}
+{{- end}}
+{{if .Context.Flags -}}
+Flags:
+{{.Context.Flags|FlagsToTwoColumns|FormatTwoColumns}}
+{{end -}}
+{{if .Context.Args -}}
+Args:
+{{.Context.Args|ArgsToTwoColumns|FormatTwoColumns}}
+{{end -}}
+{{if .Context.SelectedCommand -}}
+{{if len .Context.SelectedCommand.Commands -}}
+Subcommands:
+{{template "FormatCommands" .Context.SelectedCommand}}
+{{end -}}
+{{else if .App.Commands -}}
+Commands:
+{{template "FormatCommands" .App}}
+{{end -}}
+`
+
 // command is one sub-command: its flags are defined on cmd, and exec runs it
 // once they are parsed.
 type command struct {
@@ -56,7 +107,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	app := kingpin.New("wardprobe", "Measures what a clinical device on a hospital ward experiences of the Wi-Fi and the network, "+
 		"holds each ward to a minimum standard, and exports it all as Prometheus metrics. "+
 		"With no command it runs the probe daemon (run).")
-	app.UsageTemplate(kingpin.LongHelpTemplate)
+	app.UsageTemplate(usageTemplate)
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
 	app.Version(versionString())
@@ -143,7 +194,7 @@ func runCommand(app *kingpin.Application, stderr io.Writer, redact *secret.Redac
 			Version: version, Log: log, Redact: redact, Reload: reload, StateDir: stateDir,
 		})
 		if err != nil {
-			printErrors(stderr, *cfgFile, err)
+			printErrors(stderr, *cfgFile, err, redact)
 			log.Error().Err(err).Msg("wardprobe failed")
 			return 1
 		}
@@ -161,7 +212,7 @@ func checkCommand(app *kingpin.Application, stdout, stderr io.Writer, redact *se
 	return command{cmd, func() int {
 		if *syntaxOnly {
 			if _, err := kinds.Load(*file); err != nil {
-				printErrors(stderr, *file, err)
+				printErrors(stderr, *file, err, redact)
 				return 1
 			}
 			fmt.Fprintf(stdout, "%s: OK (syntax only)\n", *file)
@@ -169,7 +220,7 @@ func checkCommand(app *kingpin.Application, stdout, stderr io.Writer, redact *se
 		}
 		notes, err := daemon.Check(*file, redact)
 		if err != nil {
-			printErrors(stderr, *file, err)
+			printErrors(stderr, *file, err, redact)
 			return 1
 		}
 		for _, n := range notes {
@@ -182,17 +233,19 @@ func checkCommand(app *kingpin.Application, stdout, stderr io.Writer, redact *se
 	}}
 }
 
-// printErrors prints a config's errors one a line, or any other error.
-func printErrors(w io.Writer, file string, err error) {
+// printErrors prints a config's errors one a line, or any other error,
+// through redact: an error may quote a value holding a credential (a URL
+// with a password written where no URL belongs, say).
+func printErrors(w io.Writer, file string, err error, redact *secret.Redactor) {
 	var errs config.Errors
 	if errors.As(err, &errs) {
 		for _, e := range errs {
-			fmt.Fprintln(w, e.Error())
+			fmt.Fprintln(w, redact.String(e.Error()))
 		}
 		return
 	}
 	if file == "" {
 		file = "wardprobe"
 	}
-	fmt.Fprintf(w, "%s: %v\n", file, err)
+	fmt.Fprintln(w, redact.String(fmt.Sprintf("%s: %v", file, err)))
 }

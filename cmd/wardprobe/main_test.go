@@ -81,3 +81,36 @@ func TestCheckConfig(t *testing.T) {
 		t.Errorf("bad: %d %q", code, errOut)
 	}
 }
+
+// TestCheckConfigMasksCredentials: an error quoting a URL with a password
+// (written where no URL belongs) shows no password, from check-config,
+// --syntax-only and run alike.
+func TestCheckConfigMasksCredentials(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yml")
+	os.WriteFile(bad, []byte("targets:\n  - {name: d, kind: dns, server: \"http://u:Pw-4417-leak@x\", query: a.example}\n"), 0o600)
+	for _, args := range [][]string{{"check-config", bad}, {"check-config", "--syntax-only", bad}, {"run", "--config", bad, "--web.listen-address", "127.0.0.1:0"}} {
+		code, out, errOut := runCLI(args...)
+		if code != 1 || !strings.Contains(errOut, "targets[0].server") || strings.Contains(out+errOut, "Pw-4417-leak") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 1, the error, no password", args, code, out, errOut)
+		}
+	}
+}
+
+// TestSubcommandHelpIsItsOwn: `wardprobe COMMAND --help` shows that
+// command's usage line and flags, not every command's.
+func TestSubcommandHelpIsItsOwn(t *testing.T) {
+	for _, tc := range []struct {
+		args       []string
+		usage, not string
+	}{
+		{[]string{"check-config", "--help"}, "usage: wardprobe check-config [<flags>] <file>", "--max-tests"},
+		{[]string{"target", "--help"}, "usage: wardprobe target [<flags>]", "--syntax-only"},
+		{[]string{"survey", "report", "--help"}, "usage: wardprobe survey report [<flags>] <dir>...", "--max-tests"},
+	} {
+		code, out, _ := runCLI(tc.args...)
+		if code != 0 || !strings.HasPrefix(out, tc.usage) || strings.Contains(out, tc.not) {
+			t.Errorf("%v: exit %d, help %.300q; want it to start %q and not list %s", tc.args, code, out, tc.usage, tc.not)
+		}
+	}
+}

@@ -77,7 +77,7 @@ func surveyCommand(app *kingpin.Application, stderr io.Writer, redact *secret.Re
 		cfg := kinds.Default()
 		if *cfgFile != "" {
 			if cfg, err = kinds.Load(*cfgFile); err != nil {
-				printErrors(stderr, *cfgFile, err)
+				printErrors(stderr, *cfgFile, err, redact)
 				return 1
 			}
 		}

@@ -91,9 +91,24 @@ func Build(cfg *config.Config, iface string, log zerolog.Logger, redact *secret.
 	errs = append(errs, buildConnect(cfg)...)
 	errs = append(errs, checkPush(cfg, redact)...)
 	if len(errs) > 0 {
-		return nil, errs
+		return nil, uniqueErrors(errs)
 	}
 	return p, nil
+}
+
+// uniqueErrors drops repeats of an error, keeping the first: a credential
+// file is read once with every other and again by its kind's constructor,
+// and the same problem should be listed once.
+func uniqueErrors(errs config.Errors) config.Errors {
+	seen := make(map[config.Error]bool, len(errs))
+	out := errs[:0]
+	for _, e := range errs {
+		if !seen[e] {
+			seen[e] = true
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // Check loads the config file at path and builds it, as run would: the

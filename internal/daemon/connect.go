@@ -14,6 +14,7 @@ import (
 
 	"github.com/wardprobe/wardprobe/config"
 	"github.com/wardprobe/wardprobe/internal/escape"
+	"github.com/wardprobe/wardprobe/internal/secret"
 	"github.com/wardprobe/wardprobe/probe"
 	"github.com/wardprobe/wardprobe/probe/wifi"
 	"github.com/wardprobe/wardprobe/probe/wifi/connect"
@@ -74,10 +75,8 @@ func buildConnect(cfg *config.Config) config.Errors {
 			if f.path == "" {
 				continue
 			}
-			if fh, err := os.Open(f.path); err != nil {
+			if _, err := secret.ReadRegular(f.path, secret.MaxPEMBytes); err != nil {
 				errs = append(errs, cfg.Errorf("wifi.connect_test.eap."+f.key, "%v", err))
-			} else {
-				fh.Close()
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -151,5 +152,53 @@ func TestCheckConfigRefusesWhatRunRefuses(t *testing.T) {
 	err = Run(context.Background(), Options{ConfigFile: path, ListenAddress: "127.0.0.1:0", Log: zerolog.New(io.Discard), OpenWiFi: noWiFi})
 	if !errors.As(err, &errs) || errs[0].Error() != want {
 		t.Fatalf("run: %v\nwant: %s", err, want)
+	}
+}
+
+// TestCheckListsEachProblemOnce: a missing credential file (read with every
+// other, then again by its kind) is one error, not two.
+func TestCheckListsEachProblemOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "w.yml")
+	missing := filepath.Join(dir, "token")
+	cfg := "targets:\n  - name: epr\n    kind: http\n    url: https://epr.example.org/\n    bearer_token_file: " + missing + "\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Check(path, &secret.Redactor{})
+	var errs config.Errors
+	if !errors.As(err, &errs) || len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), path+":5: targets[0].bearer_token_file: ") {
+		t.Fatalf("check-config: %v; want one error at targets[0].bearer_token_file", err)
+	}
+}
+
+// TestCheckRefusesFIFOs: a certificate file that is a FIFO without a writer
+// is refused at its line at once; it does not hang check-config or a reload.
+func TestCheckRefusesFIFOs(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "ca.pem")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ cfg, want string }{
+		{"targets:\n  - {name: epr, kind: http, url: \"https://epr.example.org/\", ca_file: " + fifo + "}\n", ":2: targets[0].ca_file: " + fifo + " is not a regular file"},
+		{"push:\n  url: https://p.example.org/api/v1/write\n  tls_config: {ca_file: " + fifo + "}\n", ":3: push.tls_config.ca_file: " + fifo + " is not a regular file"},
+		{"push:\n  url: https://p.example.org/api/v1/write\n  tls_config: {cert_file: " + fifo + ", key_file: " + fifo + "}\n", ":3: push.tls_config.cert_file: loading the client certificate: " + fifo + " is not a regular file"},
+	} {
+		path := filepath.Join(dir, "w.yml")
+		if err := os.WriteFile(path, []byte(tc.cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { _, err := Check(path, &secret.Redactor{}); done <- err }()
+		select {
+		case err := <-done:
+			var errs config.Errors
+			if !errors.As(err, &errs) || errs[0].Error() != path+tc.want {
+				t.Errorf("%q: %v\nwant: %s%s", tc.cfg, err, path, tc.want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%q: check-config hangs on a FIFO", tc.cfg)
+		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"os"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,15 +46,25 @@ func checkPush(cfg *config.Config, redact *secret.Redactor) config.Errors {
 	}
 	if t := p.TLSConfig; t != nil {
 		if t.CAFile != "" {
-			if b, err := os.ReadFile(t.CAFile); err != nil {
+			if b, err := secret.ReadRegular(t.CAFile, secret.MaxPEMBytes); err != nil {
 				fail("tls_config.ca_file", err)
 			} else if !x509.NewCertPool().AppendCertsFromPEM(b) {
 				fail("tls_config.ca_file", fmt.Errorf("%s holds no PEM certificate", t.CAFile))
 			}
 		}
 		if t.CertFile != "" && t.KeyFile != "" {
-			if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
-				fail("tls_config.cert_file", fmt.Errorf("loading the client certificate and key: %w", err))
+			cert, err := secret.ReadRegular(t.CertFile, secret.MaxPEMBytes)
+			if err != nil {
+				fail("tls_config.cert_file", fmt.Errorf("loading the client certificate: %w", err))
+			}
+			key, kerr := secret.ReadRegular(t.KeyFile, secret.MaxPEMBytes)
+			if kerr != nil {
+				fail("tls_config.key_file", fmt.Errorf("loading the client key: %w", kerr))
+			}
+			if err == nil && kerr == nil {
+				if _, err := tls.X509KeyPair(cert, key); err != nil {
+					fail("tls_config.cert_file", fmt.Errorf("loading the client certificate and key: %w", err))
+				}
 			}
 		}
 	}

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/wardprobe/wardprobe/config"
 	"github.com/wardprobe/wardprobe/dashboards"
@@ -51,6 +53,27 @@ func TestExampleInventory(t *testing.T) {
 		}
 		if strings.Join(p.Files, ",") != "/etc/wardprobe/trust-ca.pem" {
 			t.Errorf("%s: files %v", p.Name, p.Files)
+		}
+	}
+}
+
+// TestLoadNotRegular: a FIFO (no writer) or a directory is refused at once.
+func TestLoadNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "estate.yml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, dir} {
+		done := make(chan error, 1)
+		go func() { _, err := Load(p); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("%s: %v; want not a regular file", p, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: Load hangs", p)
 		}
 	}
 }

@@ -52,6 +52,36 @@ func ReadFile(path string) (string, error) {
 	return s, nil
 }
 
+// MaxPEMBytes bounds a certificate or key file read with ReadRegular.
+const MaxPEMBytes = 8 << 20
+
+// ReadRegular returns the content of the regular file at path, of at most
+// limit bytes: a FIFO, a device or a directory is refused at once (it is
+// opened O_NONBLOCK, so a FIFO without a writer cannot hang a reload or
+// check-config). Errors from opening the file are those of os.OpenFile.
+func ReadRegular(path string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|nonBlock, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return b, nil
+}
+
 // sensitiveQuery matches query parameter names that carry credentials.
 var sensitiveQuery = regexp.MustCompile(`(?i)^(.*token.*|.*secret.*|.*passw.*|.*key|auth.*|sig|signature|session.*|code)$`)
 
@@ -70,9 +100,9 @@ func URL(u string) string {
 	}
 	if p.RawQuery != "" {
 		q := p.Query()
-		for k := range q {
-			if sensitiveQuery.MatchString(k) {
-				q[k] = []string{"xxxxx"}
+		for k, vs := range q {
+			if sensitiveQuery.MatchString(k) && slices.ContainsFunc(vs, func(v string) bool { return v != "" }) {
+				q[k] = []string{"xxxxx"} // an empty value (one already masked, say) stays empty
 			}
 		}
 		p.RawQuery = q.Encode()
@@ -151,10 +181,15 @@ func (r *Redactor) String(s string) string {
 	}
 	if strings.Contains(s, "://") {
 		s = urlInText.ReplaceAllStringFunc(s, func(u string) string {
-			if !strings.ContainsAny(u, "@?") {
+			// A URL quoted in a JSON or logfmt string ends with the
+			// backslash that escapes its closing quote: keep it out of
+			// the URL, or the re-encoded URL (%5C) would unescape the
+			// quote and break the record.
+			trimmed := strings.TrimRight(u, `\`)
+			if !strings.ContainsAny(trimmed, "@?") {
 				return u
 			}
-			return URL(u)
+			return URL(trimmed) + u[len(trimmed):]
 		})
 	}
 	if strings.Contains(s, "=") {

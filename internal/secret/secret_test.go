@@ -1,6 +1,7 @@
 package secret
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ func TestURL(t *testing.T) {
 		"https://h/health":                     "https://h/health",
 		"http://h/?api_key=k&Signature=s":      "http://h/?Signature=<secret>&api_key=<secret>",
 		"::bad":                                Mask,
+		"http://h/?token=":                     "http://h/?token=",
 	} {
 		if got := URL(in); got != want {
 			t.Errorf("URL(%q) = %q, want %q", in, got, want)
@@ -39,6 +41,32 @@ func TestRedactor(t *testing.T) {
 	err := r.Error(&os.PathError{Op: "open", Path: "hunter2-long", Err: syscall.ENOENT})
 	if strings.Contains(err.Error(), "hunter2") || !errors.Is(err, syscall.ENOENT) {
 		t.Errorf("Error: %v (Is ENOENT %v)", err, errors.Is(err, syscall.ENOENT))
+	}
+}
+
+// TestRedactorKeepsRecordsIntact: a URL with credentials quoted inside a
+// JSON or logfmt string (as Go's errors quote it: Get "URL": ...) is masked
+// and the record still parses; a value already masked is masked once.
+func TestRedactorKeepsRecordsIntact(t *testing.T) {
+	var r Redactor
+	r.AddURL("http://h/?token=tok-123")
+	detail := `Get "http://user:pw-999@127.0.0.1:1/": dial tcp: refused; Get "http://h/?token=tok-123": refused`
+	rec, err := json.Marshal(map[string]string{"detail": detail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := r.String(string(rec))
+	var back map[string]string
+	if err := json.Unmarshal([]byte(got), &back); err != nil {
+		t.Fatalf("redacted record %s does not parse: %v", got, err)
+	}
+	want := `Get "http://user:<secret>@127.0.0.1:1/": dial tcp: refused; Get "http://h/?token=<secret>": refused`
+	if back["detail"] != want {
+		t.Errorf("detail = %q\nwant     %q", back["detail"], want)
+	}
+	logfmt := `level=warn detail="Get \"http://user:pw-999@127.0.0.1:1/\": refused"`
+	if got, want := r.String(logfmt), `level=warn detail="Get \"http://user:<secret>@127.0.0.1:1/\": refused"`; got != want {
+		t.Errorf("logfmt: %q\nwant     %q", got, want)
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/wardprobe/wardprobe/internal/secret"
 )
 
 // ShutdownGrace is how long requests in flight may finish after ctx ends;
@@ -24,6 +26,11 @@ const ShutdownGrace = 5 * time.Second
 func Validate(webConfigFile string) error {
 	if webConfigFile == "" {
 		return nil
+	}
+	// exporter-toolkit opens the file plainly: a FIFO without a writer would
+	// hang the start (SIGTERM included) there.
+	if _, err := secret.ReadRegular(webConfigFile, secret.MaxPEMBytes); err != nil {
+		return fmt.Errorf("web config: %w", err)
 	}
 	if err := web.Validate(webConfigFile); err != nil {
 		return fmt.Errorf("web config %s: %w", webConfigFile, err)

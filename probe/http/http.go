@@ -16,7 +16,6 @@ import (
 	nethttp "net/http"
 	"net/http/httptrace"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -178,7 +177,7 @@ type Prober struct {
 func New(name string, spec Spec, path *netif.Path) (*Prober, error) {
 	p := &Prober{name: name, spec: spec, path: path}
 	if spec.CAFile != "" {
-		pem, err := os.ReadFile(spec.CAFile)
+		pem, err := secret.ReadRegular(spec.CAFile, secret.MaxPEMBytes)
 		if err != nil {
 			return nil, &config.FieldError{Key: "ca_file", Err: err}
 		}

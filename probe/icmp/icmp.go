@@ -103,6 +103,20 @@ func (s *Spec) Validate(c *config.Checker) {
 	if s.PacketSize < MinPacketSize || s.PacketSize > MaxPacketSize {
 		c.Errorf("packet_size", "%d is outside %d..%d", s.PacketSize, MinPacketSize, MaxPacketSize)
 	}
+	if c.Interval() > 0 && c.Timeout() > 0 { // else refused already
+		c.Check("timeout", checkInFlight(c.Interval(), c.Timeout()))
+	}
+}
+
+// checkInFlight refuses a timeout of more than MaxInFlight intervals: the
+// echoes of a target that may await their reply are bounded.
+func checkInFlight(interval, timeout config.Duration) error {
+	if n := (timeout.D() + interval.D() - 1) / interval.D(); n > MaxInFlight {
+		return fmt.Errorf("%s is %d intervals of %s: at most %d echo requests of a target may await their reply, "+
+			"so the timeout may be at most %d intervals (%s); shorten the timeout or lengthen the interval",
+			timeout, n, interval, MaxInFlight, MaxInFlight, time.Duration(MaxInFlight)*interval.D())
+	}
+	return nil
 }
 
 // Metric names.
@@ -142,11 +156,8 @@ func Kind() probe.Kind {
 func newJob(t config.Target, env probe.Env) (probe.Job, error) {
 	spec := t.Spec.(*Spec)
 	interval, timeout := t.Interval.D(), t.Timeout.D()
-	if n := (timeout + interval - 1) / interval; n > MaxInFlight {
-		return probe.Job{}, &config.FieldError{Key: "timeout", Err: fmt.Errorf(
-			"%s is %d intervals of %s: at most %d echo requests of a target may await their reply, "+
-				"so the timeout may be at most %d intervals (%s); shorten the timeout or lengthen the interval",
-			t.Timeout, n, t.Interval, MaxInFlight, MaxInFlight, time.Duration(MaxInFlight)*interval)}
+	if err := checkInFlight(t.Interval, t.Timeout); err != nil { // Validate refuses it first
+		return probe.Job{}, &config.FieldError{Key: "timeout", Err: err}
 	}
 	if err := netif.ZoneIs(spec.Address, env.Interface); err != nil {
 		return probe.Job{}, &config.FieldError{Key: "address", Err: err}
