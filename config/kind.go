@@ -89,6 +89,10 @@ func (c *Checker) Interval() Duration { return c.interval }
 // Timeout returns the target's timeout (its default when unset).
 func (c *Checker) Timeout() Duration { return c.timeout }
 
+// Interface returns wifi.interface, the interface every probe is bound to
+// ("" when unset).
+func (c *Checker) Interface() string { return c.v.cfg.WiFi.Interface }
+
 // Errorf reports a problem with key (relative to the target: "address",
 // "expect_status[1]").
 func (c *Checker) Errorf(key, format string, args ...any) {

@@ -167,7 +167,7 @@ func (s *Server) render(w http.ResponseWriter, t *template.Template, data any) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	io.WriteString(w, s.redact.String(buf.String()))
+	io.WriteString(w, s.redact.HTML(buf.String()))
 }
 
 // configTemplate is the config view: the config in force as YAML, defaults

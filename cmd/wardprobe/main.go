@@ -244,8 +244,9 @@ func printErrors(w io.Writer, file string, err error, redact *secret.Redactor) {
 		}
 		return
 	}
-	if file == "" {
-		file = "wardprobe"
+	prefix := "wardprobe"
+	if file != "" && strings.Contains(err.Error(), file) {
+		prefix = file // an error about the file itself (cannot be read, say)
 	}
-	fmt.Fprintln(w, redact.String(fmt.Sprintf("%s: %v", file, err)))
+	fmt.Fprintln(w, redact.String(fmt.Sprintf("%s: %v", prefix, err)))
 }

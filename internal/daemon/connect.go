@@ -213,7 +213,7 @@ func (w *connectWorker) start(ctx context.Context, cfg *config.Config) (context.
 			if r.Success {
 				s := total.Seconds()
 				w.last.Store(&s)
-				ev := log.Info().Str("bssid", r.BSSID).Str("address", r.Address).Dur("total", total)
+				ev := log.Info().Str("bssid", r.BSSID).Str("address", r.Address).Stringer("total", total)
 				for _, p := range r.Phases {
 					ev = ev.Dur(string(p.Phase), p.Duration)
 				}
@@ -357,12 +357,12 @@ func (w *eventsWorker) event(log zerolog.Logger, e events.Event) {
 	case events.Roam:
 		s := e.Duration.Seconds()
 		w.last.Store(&s)
-		log.Info().Str("interface", e.Interface).Str("from", e.From).Str("to", e.BSSID).Dur("duration", e.Duration).
+		log.Info().Str("interface", e.Interface).Str("from", e.From).Str("to", e.BSSID).Stringer("duration", e.Duration).
 			Bool("quiet", e.Quiet).Time("start", e.Start).Time("usable", e.Time).Msg("Wi-Fi: roam timed")
 		w.d.pkts.afterRoam(e, func(sent, lost int) {
 			w.d.exp.AddRoamLostPackets(lost)
 			if sent > 0 {
-				log.Debug().Int("sent", sent).Int("lost", lost).Dur("duration", e.Duration).Msg("Wi-Fi: packets during the roam")
+				log.Debug().Int("sent", sent).Int("lost", lost).Stringer("duration", e.Duration).Msg("Wi-Fi: packets during the roam")
 			}
 		})
 	case events.Disconnect:

@@ -67,7 +67,7 @@ func (l *targetLog) setIntervals(iv map[string]time.Duration) {
 func (l *targetLog) observe(r probe.Result) {
 	if ev := l.log.Debug(); ev.Enabled() {
 		ev.Str("target", r.Target).Str("kind", r.Kind).Bool("success", r.Success).Str("reason", string(r.Reason)).
-			Str("address", r.Addr).Str("summary", escape.Valid(r.Summary)).Dur("duration", r.Duration).
+			Str("address", r.Addr).Str("summary", escape.Valid(r.Summary)).Stringer("duration", r.Duration).
 			Str("detail", escape.Valid(r.Detail)).Msg("probe result")
 	}
 	l.mu.Lock()

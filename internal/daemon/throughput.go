@@ -132,13 +132,13 @@ func (d *Daemon) startThroughput(ctx context.Context, cfg *config.Config, budget
 			d.exp.ObserveThroughput(res)
 			if !res.Success {
 				log.Warn().Str("server", res.Server).Str("reason", string(res.Reason)).Str("detail", res.Detail).
-					Dur("duration", res.Duration).Int64("bytes", res.Bytes()).Msg("throughput test failed")
+					Stringer("duration", res.Duration).Int64("bytes", res.Bytes()).Msg("throughput test failed")
 				return
 			}
 			log.Info().Str("server", res.Server).
 				Float64("download_mbps", res.Download.BitsPerSecond/1e6).Float64("upload_mbps", res.Upload.BitsPerSecond/1e6).
-				Dur("idle_latency", res.IdleLatency).Dur("download_latency", res.Download.Latency).Dur("upload_latency", res.Upload.Latency).
-				Int64("bytes", res.Bytes()).Dur("duration", res.Duration).Msg("throughput test")
+				Stringer("idle_latency", res.IdleLatency).Stringer("download_latency", res.Download.Latency).Stringer("upload_latency", res.Upload.Latency).
+				Int64("bytes", res.Bytes()).Stringer("duration", res.Duration).Msg("throughput test")
 		}, func(s throughput.BudgetStatus) {
 			d.exp.SetThroughputBudget(s)
 			if s.StoreError != storeErr { // each new error, and its clearing, once

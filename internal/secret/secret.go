@@ -6,6 +6,7 @@ package secret
 
 import (
 	"fmt"
+	"html"
 	"io"
 	"net/url"
 	"os"
@@ -83,7 +84,7 @@ func ReadRegular(path string, limit int64) ([]byte, error) {
 }
 
 // sensitiveQuery matches query parameter names that carry credentials.
-var sensitiveQuery = regexp.MustCompile(`(?i)^(.*token.*|.*secret.*|.*passw.*|.*key|auth.*|sig|signature|session.*|code)$`)
+var sensitiveQuery = regexp.MustCompile(`(?i)^(.*token.*|.*secret.*|.*pass.*|.*pwd.*|.*key|.*auth.*|sig|signature|session.*|code|.*jwt.*|.*credential.*)$`)
 
 // URL returns u with its password and the values of credential-like query
 // parameters (token, secret, password, key, auth, sig, ...) masked. A URL
@@ -143,6 +144,9 @@ func (r *Redactor) AddURL(u string) {
 	}
 }
 
+// userinfoInText finds user:password@ in free text, with or without a scheme.
+var userinfoInText = regexp.MustCompile(`([A-Za-z0-9._~%!$&'()*+,;=-]+):([^\s@/:"'<>]+)@`)
+
 // queryInText finds query parameters in free text (a relative URL, say).
 var queryInText = regexp.MustCompile(`[?&][A-Za-z_][A-Za-z0-9_.-]*=[^\s&"'<>#]+`)
 
@@ -192,6 +196,10 @@ func (r *Redactor) String(s string) string {
 			return URL(trimmed) + u[len(trimmed):]
 		})
 	}
+	if strings.Contains(s, "@") {
+		// user:password@host written without a scheme (a tcp address, say).
+		s = userinfoInText.ReplaceAllString(s, "${1}:"+Mask+"@")
+	}
 	if strings.Contains(s, "=") {
 		s = queryInText.ReplaceAllStringFunc(s, func(q string) string {
 			k, _, _ := strings.Cut(q[1:], "=")
@@ -202,6 +210,26 @@ func (r *Redactor) String(s string) string {
 		})
 	}
 	return s
+}
+
+// HTML returns an HTML page with every known credential masked, in its
+// plain and its HTML-escaped form, as &lt;secret&gt;. It rewrites no URLs:
+// text from outside the config reaches a page through String before the
+// template escapes it, so the page's own escaping is left as it is.
+func (r *Redactor) HTML(page string) string {
+	if r == nil {
+		return page
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	masked := html.EscapeString(Mask)
+	for _, v := range r.values {
+		page = strings.ReplaceAll(page, v, masked)
+		if e := html.EscapeString(v); e != v {
+			page = strings.ReplaceAll(page, e, masked)
+		}
+	}
+	return page
 }
 
 // Error returns err with its text redacted, keeping errors.Is and As working.

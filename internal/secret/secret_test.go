@@ -91,3 +91,23 @@ func TestReadFile(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactorMoreForms(t *testing.T) {
+	var r Redactor
+	for in, leak := range map[string]string{
+		`targets[0].address: "probe:Pa55word@10.0.0.1:80" is not host:port`: "Pa55word",
+		`GET /x?pwd=hunter22&jwt=eyJabc&credential=cred1&pass=p4ss`:          "hunter22|eyJabc|cred1|p4ss",
+	} {
+		got := r.String(in)
+		for _, l := range strings.Split(leak, "|") {
+			if strings.Contains(got, l) {
+				t.Errorf("%q leaks %q", got, l)
+			}
+		}
+	}
+	r.Add(`ab'cd"ef<gh`)
+	page := `<p>token=ab&#39;cd&#34;ef&lt;gh and ab'cd"ef<gh</p>`
+	if got := r.HTML(page); strings.Contains(got, "ab&#39;cd") || strings.Contains(got, `ab'cd`) || !strings.Contains(got, "&lt;secret&gt;") {
+		t.Errorf("HTML: %q", got)
+	}
+}

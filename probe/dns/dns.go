@@ -66,7 +66,9 @@ func (s *Spec) Validate(c *config.Checker) {
 	}
 	if s.Server != "" {
 		_, err := config.HostPort(s.Server, "53")
-		c.Check("server", err)
+		if c.Check("server", err) {
+			c.Check("server", netif.ZoneIs(s.Server, c.Interface()))
+		}
 	}
 	if !slices.Contains(RecordTypes(), strings.ToUpper(s.RecordType)) {
 		c.Errorf("record_type", "unknown record type %q (%s)", s.RecordType, strings.Join(RecordTypes(), ", "))
@@ -101,9 +103,6 @@ func Kind() probe.Kind {
 
 func newJob(t config.Target, env probe.Env) (probe.Job, error) {
 	spec := *t.Spec.(*Spec)
-	if err := netif.ZoneIs(spec.Server, env.Interface); err != nil {
-		return probe.Job{}, &config.FieldError{Key: "server", Err: err}
-	}
 	p, err := New(t.Name, spec, netif.NewPath(env.Interface), env.Log)
 	if err != nil {
 		return probe.Job{}, &config.FieldError{Key: "query", Err: err}

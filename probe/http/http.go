@@ -78,8 +78,10 @@ func (s *Spec) Default() {
 func (s *Spec) Validate(c *config.Checker) {
 	if s.URL == "" {
 		c.Errorf("url", "is required")
-	} else {
-		c.Check("url", config.CheckURL(s.URL))
+	} else if c.Check("url", config.CheckURL(s.URL)) {
+		if u, err := url.Parse(s.URL); err == nil {
+			c.Check("url", netif.ZoneIs(u.Host, c.Interface()))
+		}
 	}
 	if s.Method != "GET" && s.Method != "HEAD" {
 		c.Errorf("method", "%q is not GET or HEAD", s.Method)
@@ -136,11 +138,6 @@ func Kind() probe.Kind {
 		},
 		New: func(t config.Target, env probe.Env) (probe.Job, error) {
 			spec := *t.Spec.(*Spec)
-			if u, err := url.Parse(spec.URL); err == nil {
-				if err := netif.ZoneIs(u.Host, env.Interface); err != nil {
-					return probe.Job{}, &config.FieldError{Key: "url", Err: err}
-				}
-			}
 			p, err := New(t.Name, spec, netif.NewPath(env.Interface))
 			if err != nil {
 				return probe.Job{}, err

@@ -99,6 +99,8 @@ func (s *Spec) Validate(c *config.Checker) {
 		c.Errorf("address", "is required (a host, an IP address or the word gateway)")
 	} else if s.Address != "gateway" && !config.ValidHost(s.Address) {
 		c.Errorf("address", "%q is not a host name or IP address", s.Address)
+	} else {
+		c.Check("address", netif.ZoneIs(s.Address, c.Interface()))
 	}
 	if s.PacketSize < MinPacketSize || s.PacketSize > MaxPacketSize {
 		c.Errorf("packet_size", "%d is outside %d..%d", s.PacketSize, MinPacketSize, MaxPacketSize)
@@ -158,9 +160,6 @@ func newJob(t config.Target, env probe.Env) (probe.Job, error) {
 	interval, timeout := t.Interval.D(), t.Timeout.D()
 	if err := checkInFlight(t.Interval, t.Timeout); err != nil { // Validate refuses it first
 		return probe.Job{}, &config.FieldError{Key: "timeout", Err: err}
-	}
-	if err := netif.ZoneIs(spec.Address, env.Interface); err != nil {
-		return probe.Job{}, &config.FieldError{Key: "address", Err: err}
 	}
 	mode, err := DetectMode()
 	if err != nil {

@@ -243,7 +243,6 @@ func TestNewJobChecks(t *testing.T) {
 		{"bounded echoes in flight", "10.0.0.1", 10 * time.Millisecond, 10 * time.Second, "", ""},
 		{"too many echoes in flight", "10.0.0.1", 10 * time.Millisecond, time.Hour, "timeout", "at most 1000 echo requests"},
 		{"zone of the interface under test", "fe80::1%wlan0", time.Second, 2 * time.Second, "", ""},
-		{"zone of another interface", "fe80::1%eth0", time.Second, 2 * time.Second, "address", "not the interface under test"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -444,5 +443,15 @@ func TestNameRefreshFailureKeepsPinging(t *testing.T) {
 	defer res.mu.Unlock()
 	if ok < 40 || fail != 0 || res.asks < 5 {
 		t.Errorf("%d answered, %d failed, %d lookups: want 40 answered through the failing lookups, none failed", ok, fail, res.asks)
+	}
+}
+
+// TestZoneOfAnotherInterface: refused when the config is loaded, at the
+// address's line.
+func TestZoneOfAnotherInterface(t *testing.T) {
+	_, err := config.Parse("t.yml", []byte("wifi: {interface: wlan0}\ntargets:\n  - {name: t, kind: icmp, address: \"fe80::1%eth0\"}\n"),
+		config.Kinds{Kind().Kind})
+	if want := "t.yml:3: targets[0].address: zone %eth0 is not the interface under test (wifi.interface wlan0)"; err == nil || err.Error() != want {
+		t.Errorf("%v, want %s", err, want)
 	}
 }

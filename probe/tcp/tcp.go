@@ -30,7 +30,9 @@ func (s *Spec) Validate(c *config.Checker) {
 		return
 	}
 	_, err := config.HostPort(s.Address, "")
-	c.Check("address", err)
+	if c.Check("address", err) {
+		c.Check("address", netif.ZoneIs(s.Address, c.Interface()))
+	}
 }
 
 // metricConnect is the connect-time histogram.
@@ -45,9 +47,6 @@ func Kind() probe.Kind {
 		},
 		New: func(t config.Target, env probe.Env) (probe.Job, error) {
 			addr := t.Spec.(*Spec).Address
-			if err := netif.ZoneIs(addr, env.Interface); err != nil {
-				return probe.Job{}, &config.FieldError{Key: "address", Err: err}
-			}
 			p := &Prober{name: t.Name, addr: addr, path: netif.NewPath(env.Interface)}
 			probe.NoteBinding(env, p.path)
 			return probe.Job{Prober: p}, nil

@@ -2,7 +2,6 @@ package tcp
 
 import (
 	"context"
-	"errors"
 	"net"
 	"testing"
 	"time"
@@ -11,16 +10,18 @@ import (
 	"github.com/wardprobe/wardprobe/probe"
 )
 
-// TestZones: a zone other than wifi.interface is refused when the job is
-// built (at the address's line); a zone naming no interface fails the
-// probe with no_interface; IPv6 over the interface works.
+// TestZones: a zone other than wifi.interface is refused when the config
+// is loaded (at the address's line, so check-config --syntax-only sees it);
+// a zone naming no interface fails the probe with no_interface; IPv6 over
+// the interface works.
 func TestZones(t *testing.T) {
 	build := func(addr, iface string) (probe.Job, error) {
 		return Kind().New(config.Target{Name: "t", Spec: &Spec{Address: addr}}, probe.Env{Interface: iface})
 	}
-	var fe *config.FieldError
-	if _, err := build("[fe80::1%eth0]:22", "wlan9"); !errors.As(err, &fe) || fe.Key != "address" {
-		t.Errorf("zone eth0 with wifi.interface wlan9: %v, want a FieldError at address", err)
+	_, err := config.Parse("t.yml", []byte("wifi: {interface: wlan9}\ntargets:\n  - {name: t, kind: tcp, address: \"[fe80::1%eth0]:22\"}\n"),
+		config.Kinds{Kind().Kind})
+	if want := "t.yml:3: targets[0].address: zone %eth0 is not the interface under test (wifi.interface wlan9)"; err == nil || err.Error() != want {
+		t.Errorf("zone eth0 with wifi.interface wlan9: %v, want %s", err, want)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

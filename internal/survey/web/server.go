@@ -242,7 +242,7 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) {
 	v := survey.Judge(p, s.o.Settings.Coverage)
 	p.Verdict = &v
 	s.o.Log.Info().Uint64("point", p.ID).Float64("x", x).Float64("y", y).Int("bss", len(p.BSS)).Str("state", v.State).
-		Bool("met", v.Met).Dur("took", s.o.Now().Sub(start)).Msg("survey: point captured")
+		Bool("met", v.Met).Stringer("took", s.o.Now().Sub(start)).Msg("survey: point captured")
 	writeJSON(w, http.StatusCreated, p)
 }
 
