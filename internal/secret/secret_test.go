@@ -96,7 +96,7 @@ func TestRedactorMoreForms(t *testing.T) {
 	var r Redactor
 	for in, leak := range map[string]string{
 		`targets[0].address: "probe:Pa55word@10.0.0.1:80" is not host:port`: "Pa55word",
-		`GET /x?pwd=hunter22&jwt=eyJabc&credential=cred1&pass=p4ss`:          "hunter22|eyJabc|cred1|p4ss",
+		`GET /x?pwd=hunter22&jwt=eyJabc&credential=cred1&pass=p4ss`:         "hunter22|eyJabc|cred1|p4ss",
 	} {
 		got := r.String(in)
 		for _, l := range strings.Split(leak, "|") {
