@@ -67,7 +67,11 @@ type connSet struct {
 	onLimit  func(why int)
 	appBytes atomic.Int64
 	capOnce  [2]sync.Once
-	// firstData is when the first payload byte was read or written (Unix ns, 0 before).
+	// made is when the set was made (with the monotonic clock reading);
+	// firstData is when the first payload byte was read or written, as
+	// nanoseconds since made plus one (0 before): a wall-clock step during a
+	// test changes no rate.
+	made      time.Time
 	firstData atomic.Int64
 
 	mu     sync.Mutex
@@ -81,7 +85,13 @@ func newConnSet(d *net.Dialer, ch *Charge, allowance int64, capWrites bool, onLi
 		onLimit = func(int) {}
 	}
 	return &connSet{dialer: d, charge: ch, allowance: allowance, capWrites: capWrites, onLimit: onLimit,
-		live: map[*trackedConn]struct{}{}, done: make(chan struct{})}
+		live: map[*trackedConn]struct{}{}, done: make(chan struct{}), made: time.Now()}
+}
+
+// first returns when the first payload byte moved, and whether one did.
+func (s *connSet) first() (time.Time, bool) {
+	v := s.firstData.Load()
+	return s.made.Add(time.Duration(v - 1)), v != 0
 }
 
 func (s *connSet) isDone() bool {
@@ -194,7 +204,7 @@ func (s *connSet) giveBack(n int, write bool) {
 
 func (s *connSet) moved(n int) {
 	if n > 0 && s.firstData.Load() == 0 {
-		s.firstData.CompareAndSwap(0, time.Now().UnixNano())
+		s.firstData.CompareAndSwap(0, int64(time.Since(s.made))+1)
 	}
 }
 

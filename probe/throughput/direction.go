@@ -78,7 +78,7 @@ func (c *Client) newDirRun(up bool, pingRT *roundTripper, dialer *net.Dialer, ch
 		r.endPings()
 		r.conns.closeAll()
 	}
-	r.rt = &roundTripper{base: newHTTPTransport(r.conns, 2*c.cfg.Streams), ua: c.cfg.UserAgent, dir: r.ds}
+	r.rt = &roundTripper{base: newHTTPTransport(r.conns, 2*c.cfg.Streams), ua: c.cfg.UserAgent, dir: r.ds, made: time.Now()}
 	if up {
 		r.rt.body = c.uploadBody
 	}
@@ -248,9 +248,9 @@ func (r *dirRun) rate() (float64, time.Duration, bool) {
 	if (!ok || rate <= 0) && r.est.started() {
 		// A link so fast that the share went between two samples: take
 		// the rate from the first payload byte to the last sample.
-		if first := r.conns.firstData.Load(); first != 0 {
+		if first, ok := r.conns.first(); ok {
 			last := r.est.s[len(r.est.s)-1]
-			if span := r.begin.Add(last.t).Sub(time.Unix(0, first)); span > 0 {
+			if span := r.begin.Add(last.t).Sub(first); span > 0 {
 				rate, window, ok = float64(last.b)/span.Seconds(), span, true
 			}
 		}

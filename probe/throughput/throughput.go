@@ -308,7 +308,7 @@ func (c *Client) TestCharged(ctx context.Context, ch *Charge) Result {
 		return finish(probe.Classify(err), err.Error())
 	}
 	pingConns := newConnSet(dialer, ch, 0, false, nil)
-	pingRT := &roundTripper{base: newHTTPTransport(pingConns, 4), ua: c.cfg.UserAgent}
+	pingRT := &roundTripper{base: newHTTPTransport(pingConns, 4), ua: c.cfg.UserAgent, made: time.Now()}
 	c.ping.Transport = pingRT
 	defer func() {
 		pingConns.closeAll()

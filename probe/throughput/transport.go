@@ -55,9 +55,13 @@ type roundTripper struct {
 	dir  *dirState
 	body func(n int64) io.ReadCloser
 
-	mu       sync.Mutex
-	lastErr  error
-	inflight atomic.Int64 // start of the request in flight (Unix ns), 0 when none
+	mu      sync.Mutex
+	lastErr error
+	// made is when the round tripper was made (with the monotonic clock
+	// reading); inflight is when the request in flight started, as
+	// nanoseconds since made plus one, 0 when none.
+	made     time.Time
+	inflight atomic.Int64
 }
 
 func (t *roundTripper) note(err error) {
@@ -79,7 +83,7 @@ func (t *roundTripper) err() error {
 // inflightFor returns how long the request in flight has waited (0: none).
 func (t *roundTripper) inflightFor(now time.Time) time.Duration {
 	if s := t.inflight.Load(); s != 0 {
-		return now.Sub(time.Unix(0, s))
+		return now.Sub(t.made.Add(time.Duration(s - 1)))
 	}
 	return 0
 }
@@ -100,7 +104,7 @@ func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		r.Body, r.GetBody = t.body(r.ContentLength), nil
 	}
 	if t.dir == nil {
-		t.inflight.Store(time.Now().UnixNano())
+		t.inflight.Store(int64(time.Since(t.made)) + 1)
 		defer t.inflight.Store(0)
 	}
 	resp, err := t.base.RoundTrip(r)
