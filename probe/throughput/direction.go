@@ -248,7 +248,7 @@ func (r *dirRun) rate() (float64, time.Duration, bool) {
 	if (!ok || rate <= 0) && r.est.started() {
 		// A link so fast that the share went between two samples: take
 		// the rate from the first payload byte to the last sample.
-		if first, ok := r.conns.first(); ok {
+		if first, moved := r.conns.first(); moved {
 			last := r.est.s[len(r.est.s)-1]
 			if span := r.begin.Add(last.t).Sub(first); span > 0 {
 				rate, window, ok = float64(last.b)/span.Seconds(), span, true

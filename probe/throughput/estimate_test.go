@@ -82,3 +82,41 @@ func TestLastProgress(t *testing.T) {
 		t.Errorf("lastProgress = %v, want 2s", got)
 	}
 }
+
+// TestRateFromFirstByte covers a link so fast that the share ran out before
+// the sampler's first tick: one sample, and the rate taken from the first
+// payload byte to that sample (the case CI met on loopback).
+func TestRateFromFirstByte(t *testing.T) {
+	tests := []struct {
+		name      string
+		firstAt   time.Duration // first payload byte, since the direction began; <0: none
+		sampleAt  time.Duration
+		delivered int64
+		wantRate  float64 // bytes per second; 0: none
+	}{
+		{"share used in 5 ms", 1500 * time.Microsecond, 6500 * time.Microsecond, 5_000_000, 1e9},
+		{"no payload byte seen", -1, 6500 * time.Microsecond, 5_000_000, 0},
+		{"first byte not before the sample", 6500 * time.Microsecond, 6500 * time.Microsecond, 5_000_000, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			begin := time.Now()
+			r := &dirRun{begin: begin, est: newEstimator(warmupTime, 1<<20, minWindow, settleTime, settleTolerance),
+				conns: &connSet{made: begin}}
+			if tc.firstAt >= 0 {
+				r.conns.firstData.Store(int64(tc.firstAt) + 1)
+			}
+			r.est.add(sample{tc.sampleAt, tc.delivered})
+			rate, window, ok := r.rate()
+			if tc.wantRate == 0 {
+				if ok {
+					t.Errorf("rate %.0f B/s over %v, want none", rate, window)
+				}
+				return
+			}
+			if !ok || math.Abs(rate-tc.wantRate)/tc.wantRate > 1e-6 || window != tc.sampleAt-tc.firstAt {
+				t.Errorf("rate %.0f B/s over %v (ok %v), want %.0f over %v", rate, window, ok, tc.wantRate, tc.sampleAt-tc.firstAt)
+			}
+		})
+	}
+}
