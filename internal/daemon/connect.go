@@ -95,30 +95,15 @@ func unwrapAll(err error) []error {
 // the running test is stopped and waited for, and the adapter released,
 // before the new tester starts.
 type connectWorker struct {
-	d     *Daemon
-	apply chan *config.Config
+	mailbox
+	d *Daemon
 	// last is the total of the last successful test, in seconds, for the
 	// standards' connect_seconds check.
 	last atomic.Pointer[float64]
 }
 
 func newConnectWorker(d *Daemon) *connectWorker {
-	return &connectWorker{d: d, apply: make(chan *config.Config, 1)}
-}
-
-// Apply implements part; the newest config wins.
-func (w *connectWorker) Apply(cfg *config.Config) {
-	for {
-		select {
-		case w.apply <- cfg:
-			return
-		default:
-		}
-		select {
-		case <-w.apply:
-		default:
-		}
-	}
+	return &connectWorker{mailbox: newMailbox(), d: d}
 }
 
 // connectKey identifies what a tester depends on ("" when off).
@@ -126,14 +111,7 @@ func connectKey(cfg *config.Config) string {
 	if cfg.WiFi.ConnectTest == nil {
 		return ""
 	}
-	b, err := json.Marshal(struct {
-		T     *config.ConnectTest
-		Iface string
-	}{cfg.WiFi.ConnectTest, cfg.WiFi.Interface})
-	if err != nil {
-		return "unmarshalable"
-	}
-	return string(b)
+	return sectionKey(cfg.WiFi.ConnectTest, cfg.WiFi.Interface)
 }
 
 // lastConnect is the last successful test's total, when there is one.
@@ -144,42 +122,16 @@ func (w *connectWorker) lastConnect() wifi.Value {
 	return wifi.Value{}
 }
 
+// run runs one tester at a time, restarted when the config's
+// wifi.connect_test or wifi.interface changes, until ctx ends.
 func (w *connectWorker) run(ctx context.Context) {
-	var (
-		key    string
-		cancel context.CancelFunc
-		done   chan struct{}
-	)
-	stop := func() {
-		if cancel != nil {
-			cancel()
-			<-done
-			cancel = nil
-		}
-	}
-	defer stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case cfg := <-w.apply:
-			if k := connectKey(cfg); k != key {
-				stop()
-				key = k
-				w.last.Store(nil)
-				if cfg.WiFi.ConnectTest != nil {
-					cancel, done = w.start(ctx, cfg)
-				}
-			}
-		}
-	}
+	restartOnChange(ctx, w.mailbox, connectKey, func() { w.last.Store(nil) }, w.start)
 }
 
-// start starts a tester for cfg; it returns its cancel func and a channel
-// closed once it has stopped and released the adapter.
-func (w *connectWorker) start(ctx context.Context, cfg *config.Config) (context.CancelFunc, chan struct{}) {
+// start starts a tester for cfg; the job stops once the tester has stopped
+// and released the adapter.
+func (w *connectWorker) start(ctx context.Context, cfg *config.Config) job {
 	log := w.d.log.With().Str("component", "connect").Logger()
-	done := make(chan struct{})
 	c := connectConfig(cfg, w.d.planned, w.d.opts.Redact.ReadFile)
 	if log.GetLevel() <= zerolog.DebugLevel {
 		c.Trace = func(at time.Time, msg string) { log.Debug().Time("at", at).Msg("wpa_supplicant: " + msg) }
@@ -187,8 +139,7 @@ func (w *connectWorker) start(ctx context.Context, cfg *config.Config) (context.
 	t, err := connect.New(*c)
 	if err != nil { // the validator and Build rule this out
 		log.Error().Err(w.d.opts.Redact.Error(err)).Msg("connect tests cannot run")
-		close(done)
-		return func() {}, done
+		return job{}
 	}
 	method := "psk"
 	if c.EAP != nil {
@@ -196,10 +147,8 @@ func (w *connectWorker) start(ctx context.Context, cfg *config.Config) (context.
 	}
 	log.Info().Str("interface", c.Interface).Str("ssid", cfg.WiFi.ConnectTest.SSID).Str("method", method).
 		Str("interval", cfg.WiFi.ConnectTest.Interval.String()).Bool("main_link", c.Shared).Msg("connect tests enabled")
-	rctx, cancel := context.WithCancel(ctx)
 	warned := ""
-	go func() {
-		defer close(done)
+	return goJob(ctx, func(rctx context.Context) {
 		t.Run(rctx, func(r connect.Result) {
 			if rctx.Err() != nil && !r.Success {
 				return // stopped mid-test: no measurement
@@ -223,37 +172,21 @@ func (w *connectWorker) start(ctx context.Context, cfg *config.Config) (context.
 			log.Warn().Str("phase", string(r.Phase)).Str("reason", string(r.Reason)).
 				Str("detail", w.d.opts.Redact.String(r.Detail)).Msg("connect test failed")
 		})
-	}()
-	return cancel, done
+	})
 }
 
 // eventsWorker follows wifi.interface through nl80211 events: roam
 // durations and disconnect reasons, and the packets each roam cost.
 type eventsWorker struct {
-	d     *Daemon
-	apply chan *config.Config
+	mailbox
+	d *Daemon
 	// last is the last roam's duration in seconds, for the standards'
 	// roam_seconds check.
 	last atomic.Pointer[float64]
 }
 
 func newEventsWorker(d *Daemon) *eventsWorker {
-	return &eventsWorker{d: d, apply: make(chan *config.Config, 1)}
-}
-
-// Apply implements part; the newest config wins.
-func (w *eventsWorker) Apply(cfg *config.Config) {
-	for {
-		select {
-		case w.apply <- cfg:
-			return
-		default:
-		}
-		select {
-		case <-w.apply:
-		default:
-		}
-	}
+	return &eventsWorker{mailbox: newMailbox(), d: d}
 }
 
 func (w *eventsWorker) lastRoam() wifi.Value {
@@ -283,26 +216,18 @@ func eventsConfig(cfg *config.Config, polled string, planned events.Planned) eve
 func (w *eventsWorker) run(ctx context.Context) {
 	log := w.d.log.With().Str("component", "wifi").Logger()
 	var (
-		key    string
-		cancel context.CancelFunc
-		done   chan struct{}
+		key string
+		cur job
+		cfg *config.Config
 	)
-	stop := func() {
-		if cancel != nil {
-			cancel()
-			<-done
-			cancel = nil
-		}
-	}
-	defer stop()
-	var cfg *config.Config
+	defer cur.stop()
 	tick := time.NewTicker(5 * time.Second) // wifi.interface unset: follow what the poller finds
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case cfg = <-w.apply:
+		case cfg = <-w.ch:
 		case <-tick.C:
 		}
 		if cfg == nil {
@@ -320,19 +245,17 @@ func (w *eventsWorker) run(ctx context.Context) {
 		if string(k) == key {
 			continue
 		}
-		stop()
+		cur.stop()
 		key = string(k)
 		if ec.Interface != "" {
-			cancel, done = w.listen(ctx, ec, log)
+			cur = w.listen(ctx, ec, log)
 		}
 	}
 }
 
 // listen starts a listener; it returns its cancel func and a channel closed
 // when it has stopped.
-func (w *eventsWorker) listen(ctx context.Context, ec events.Config, log zerolog.Logger) (context.CancelFunc, chan struct{}) {
-	lctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
+func (w *eventsWorker) listen(ctx context.Context, ec events.Config, log zerolog.Logger) job {
 	l := events.NewListener(ec)
 	warned := map[string]bool{}
 	l.Errorf = func(err error) {
@@ -341,13 +264,11 @@ func (w *eventsWorker) listen(ctx context.Context, ec events.Config, log zerolog
 			log.Warn().Err(err).Msg("Wi-Fi events")
 		}
 	}
-	go func() {
-		defer close(done)
+	return goJob(ctx, func(lctx context.Context) {
 		if err := l.Run(lctx, func(e events.Event) { w.event(log, e) }); err != nil {
 			log.Info().Err(err).Msg("Wi-Fi events: not followed")
 		}
-	}()
-	return cancel, done
+	})
 }
 
 // event handles one event of the main link.

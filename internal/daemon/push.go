@@ -80,29 +80,14 @@ type pushWorker struct {
 	log      zerolog.Logger
 	version  string
 	gatherer func() prometheus.Gatherer
-	apply    chan *config.Config
+	mailbox
 
 	mu sync.Mutex
 	p  *push.Pusher
 }
 
 func newPushWorker(log zerolog.Logger, version string) *pushWorker {
-	return &pushWorker{log: log.With().Str("component", "push").Logger(), version: version, apply: make(chan *config.Config, 1)}
-}
-
-// Apply implements part; the newest config wins.
-func (w *pushWorker) Apply(cfg *config.Config) {
-	for {
-		select {
-		case w.apply <- cfg:
-			return
-		default:
-		}
-		select {
-		case <-w.apply:
-		default:
-		}
-	}
+	return &pushWorker{log: log.With().Str("component", "push").Logger(), version: version, mailbox: newMailbox()}
 }
 
 // Describe implements prometheus.Collector. It describes nothing: the
@@ -119,34 +104,15 @@ func (w *pushWorker) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// start runs p until the returned cancel func is called; done is closed
-// when it has stopped (its queue synced and closed).
-func (w *pushWorker) start(ctx context.Context, p *push.Pusher) (cancel context.CancelFunc, done chan struct{}) {
-	rctx, cancel := context.WithCancel(ctx)
-	done = make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := p.Run(rctx); err != nil {
-			w.log.Error().Err(err).Msg("push stopped with an error")
-		}
-	}()
-	return cancel, done
-}
-
 // run starts, reconfigures and stops the pusher as configs arrive, until
 // ctx ends.
 func (w *pushWorker) run(ctx context.Context) {
-	var (
-		cancel context.CancelFunc
-		done   chan struct{}
-	)
+	var cur job
 	stop := func() {
-		if cancel == nil {
+		if !cur.running() {
 			return
 		}
-		cancel()
-		<-done
-		cancel = nil
+		cur.stop()
 		w.mu.Lock()
 		w.p = nil
 		w.mu.Unlock()
@@ -157,7 +123,7 @@ func (w *pushWorker) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case cfg := <-w.apply:
+		case cfg := <-w.ch:
 			if cfg.Push == nil {
 				stop()
 				continue
@@ -177,7 +143,13 @@ func (w *pushWorker) run(ctx context.Context) {
 			w.mu.Lock()
 			w.p = p
 			w.mu.Unlock()
-			cancel, done = w.start(ctx, p)
+			// p runs until stopped; its queue is synced and closed when
+			// the job ends.
+			cur = goJob(ctx, func(ctx context.Context) {
+				if err := p.Run(ctx); err != nil {
+					w.log.Error().Err(err).Msg("push stopped with an error")
+				}
+			})
 		}
 	}
 }

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"encoding/json"
 	"net/url"
 	"path/filepath"
 
@@ -16,14 +15,7 @@ func throughputKey(cfg *config.Config) string {
 	if cfg.Throughput == nil {
 		return ""
 	}
-	b, err := json.Marshal(struct {
-		T     *config.Throughput
-		Iface string
-	}{cfg.Throughput, cfg.WiFi.Interface})
-	if err != nil {
-		return "unmarshalable"
-	}
-	return string(b)
+	return sectionKey(cfg.Throughput, cfg.WiFi.Interface)
 }
 
 // throughputWorker runs throughput tests while the config has a throughput
@@ -31,13 +23,13 @@ func throughputKey(cfg *config.Config) string {
 // Wi-Fi interface), the running test is stopped and waited for before the
 // new runner starts. The day's byte budget survives such restarts.
 type throughputWorker struct {
+	mailbox
 	d      *Daemon
 	budget *throughput.Budget
-	apply  chan *config.Config
 }
 
 func newThroughputWorker(d *Daemon, stateDir string) *throughputWorker {
-	t := &throughputWorker{d: d, budget: throughput.NewBudget(0), apply: make(chan *config.Config, 1)}
+	t := &throughputWorker{mailbox: newMailbox(), d: d, budget: throughput.NewBudget(0)}
 	if stateDir != "" {
 		path := filepath.Join(stateDir, "throughput-budget.json")
 		if err := t.budget.Keep(path); err != nil {
@@ -48,55 +40,15 @@ func newThroughputWorker(d *Daemon, stateDir string) *throughputWorker {
 	return t
 }
 
-// Apply implements part; the newest config wins.
-func (t *throughputWorker) Apply(cfg *config.Config) {
-	for {
-		select {
-		case t.apply <- cfg:
-			return
-		default:
-		}
-		select {
-		case <-t.apply: // drop the older config not yet taken
-		default:
-		}
-	}
-}
-
 // run starts and stops runners as configs arrive, until ctx ends.
 func (t *throughputWorker) run(ctx context.Context) {
-	var (
-		key    string
-		cancel context.CancelFunc
-		done   chan struct{}
-	)
-	stop := func() {
-		if cancel != nil {
-			cancel()
-			<-done
-			cancel = nil
-		}
-	}
-	defer stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case cfg := <-t.apply:
-			if k := throughputKey(cfg); k != key {
-				stop()
-				key = k
-				if cfg.Throughput != nil {
-					cancel, done = t.d.startThroughput(ctx, cfg, t.budget)
-				}
-			}
-		}
-	}
+	restartOnChange(ctx, t.mailbox, throughputKey, nil, func(ctx context.Context, cfg *config.Config) job {
+		return t.d.startThroughput(ctx, cfg, t.budget)
+	})
 }
 
-// startThroughput starts a runner for cfg; it returns its cancel func and a
-// channel closed when it has stopped.
-func (d *Daemon) startThroughput(ctx context.Context, cfg *config.Config, budget *throughput.Budget) (context.CancelFunc, chan struct{}) {
+// startThroughput starts a runner for cfg.
+func (d *Daemon) startThroughput(ctx context.Context, cfg *config.Config, budget *throughput.Budget) job {
 	tp := cfg.Throughput
 	log := d.log.With().Str("component", "throughput").Logger()
 	budget.SetLimit(int64(tp.DailyBudget))
@@ -112,11 +64,9 @@ func (d *Daemon) startThroughput(ctx context.Context, cfg *config.Config, budget
 		Mode: tp.Mode, URL: target, ServerIDs: tp.ServerIDs, Interface: cfg.WiFi.Interface,
 		Timeout: tp.Timeout.D(), UserAgent: "wardprobe/" + d.opts.Version,
 	}, tp.Interval.D(), int64(tp.MaxBytes), budget)
-	done := make(chan struct{})
 	if err != nil { // the validator rules this out
 		log.Error().Err(err).Msg("throughput tests cannot run")
-		close(done)
-		return func() {}, done
+		return job{}
 	}
 	server := tp.Mode
 	if tp.Mode == throughput.ModeOnPrem {
@@ -124,10 +74,8 @@ func (d *Daemon) startThroughput(ctx context.Context, cfg *config.Config, budget
 	}
 	log.Info().Str("mode", tp.Mode).Str("server", server).Str("interval", tp.Interval.String()).
 		Int64("max_bytes", int64(tp.MaxBytes)).Int64("daily_budget", int64(tp.DailyBudget)).Msg("throughput tests enabled")
-	rctx, cancel := context.WithCancel(ctx)
 	paused, storeErr := false, ""
-	go func() {
-		defer close(done)
+	return goJob(ctx, func(rctx context.Context) {
 		r.Run(rctx, func(res throughput.Result) {
 			d.exp.ObserveThroughput(res)
 			if !res.Success {
@@ -157,6 +105,5 @@ func (d *Daemon) startThroughput(ctx context.Context, cfg *config.Config, budget
 				ev.Bool("paused", paused).Int64("used", s.Used).Int64("budget", s.Limit).Msg("throughput daily budget")
 			}
 		})
-	}()
-	return cancel, done
+	})
 }
