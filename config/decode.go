@@ -84,7 +84,9 @@ func (d *decoder) visit(line int, path string) bool {
 	return true
 }
 
-func joinPath(base, key string) string {
+// JoinPath returns the dotted path of key under base ("" is the root), as
+// errors name a key: "wifi.connect_test.ssid".
+func JoinPath(base, key string) string {
 	if base == "" {
 		return key
 	}
@@ -128,7 +130,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	}
 	if sd, ok := v.Addr().Interface().(scalarDecoder); ok {
 		if n.Kind != yaml.ScalarNode {
-			d.errorf(n.Line, path, "expected a single value, got %s", kindName(n))
+			d.errorf(n.Line, path, "expected a single value, got %s", NodeKind(n))
 			return
 		}
 		if err := sd.decodeScalar(n.Value); err != nil {
@@ -145,7 +147,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		d.decodeStruct(n, v, path)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			d.errorf(n.Line, path, "expected a list, got %s", kindName(n))
+			d.errorf(n.Line, path, "expected a list, got %s", NodeKind(n))
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
@@ -155,13 +157,13 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		v.Set(s)
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			d.errorf(n.Line, path, "expected a mapping, got %s", kindName(n))
+			d.errorf(n.Line, path, "expected a mapping, got %s", NodeKind(n))
 			return
 		}
 		m := reflect.MakeMap(v.Type())
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, val := n.Content[i], n.Content[i+1]
-			p := joinPath(path, k.Value)
+			p := JoinPath(path, k.Value)
 			if !d.visit(k.Line, p) {
 				return
 			}
@@ -264,7 +266,7 @@ func (d *decoder) unknownKey(k *yaml.Node, p string, names []string) {
 // with the names of every field.
 func (d *decoder) decodeFields(n *yaml.Node, path string, vs []reflect.Value, unknown func(k *yaml.Node, p string, names []string)) {
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n.Line, path, "expected a mapping, got %s", kindName(n))
+		d.errorf(n.Line, path, "expected a mapping, got %s", NodeKind(n))
 		return
 	}
 	type field struct {
@@ -289,7 +291,7 @@ func (d *decoder) decodeFields(n *yaml.Node, path string, vs []reflect.Value, un
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
-		p := joinPath(path, k.Value)
+		p := JoinPath(path, k.Value)
 		if !d.visit(k.Line, p) {
 			return
 		}
@@ -313,7 +315,7 @@ func (d *decoder) decodeFields(n *yaml.Node, path string, vs []reflect.Value, un
 // because it is written in the file, whatever its value.
 func (d *decoder) decodeTarget(n *yaml.Node, t *Target, path string) {
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n.Line, path, "expected a mapping, got %s", kindName(n))
+		d.errorf(n.Line, path, "expected a mapping, got %s", NodeKind(n))
 		return
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -367,7 +369,7 @@ func (d *decoder) keyOwners(key string) []string {
 // each value a finite number.
 func (d *decoder) decodeStandard(n *yaml.Node, s *Standard, path string) {
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n.Line, path, "expected a mapping, got %s", kindName(n))
+		d.errorf(n.Line, path, "expected a mapping, got %s", NodeKind(n))
 		return
 	}
 	var keys []string
@@ -377,7 +379,7 @@ func (d *decoder) decodeStandard(n *yaml.Node, s *Standard, path string) {
 	*s = Standard{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
-		p := joinPath(path, k.Value)
+		p := JoinPath(path, k.Value)
 		if !d.visit(k.Line, p) {
 			return
 		}
@@ -398,7 +400,7 @@ func (d *decoder) decodeStandard(n *yaml.Node, s *Standard, path string) {
 
 func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.ScalarNode {
-		d.errorf(n.Line, path, "expected a single value, got %s", kindName(n))
+		d.errorf(n.Line, path, "expected a single value, got %s", NodeKind(n))
 		return
 	}
 	s := n.Value
@@ -431,7 +433,9 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 	}
 }
 
-func kindName(n *yaml.Node) string {
+// NodeKind describes a YAML node for an error: "a mapping", "a list" or
+// the scalar's value, quoted.
+func NodeKind(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
 		return "a mapping"

@@ -38,7 +38,7 @@ func walkSecrets(v reflect.Value, path string, out *[]PathFile) {
 			key := strings.Split(f.Tag.Get("yaml"), ",")[0]
 			p := path
 			if key != "" && key != "-" {
-				p = joinPath(path, key)
+				p = JoinPath(path, key)
 			}
 			if f.Type == reflect.TypeOf(SecretFile("")) {
 				if s := SecretFile(v.Field(i).String()); s != "" {
@@ -54,7 +54,7 @@ func walkSecrets(v reflect.Value, path string, out *[]PathFile) {
 		}
 	case reflect.Map:
 		for _, k := range v.MapKeys() {
-			walkSecrets(v.MapIndex(k), joinPath(path, fmt.Sprint(k.Interface())), out)
+			walkSecrets(v.MapIndex(k), JoinPath(path, fmt.Sprint(k.Interface())), out)
 		}
 	}
 }

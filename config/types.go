@@ -101,9 +101,13 @@ type Config struct {
 
 // Line returns the line of the dotted path in the file, or of its nearest
 // ancestor that has one (1 when none has).
-func (c *Config) Line(path string) int {
+func (c *Config) Line(path string) int { return LineOf(c.lines, path) }
+
+// LineOf returns the line of the dotted path in lines (as Strict.Decode
+// returns them), or of its nearest ancestor that has one (1 when none has).
+func LineOf(lines map[string]int, path string) int {
 	for p := path; p != ""; {
-		if l, ok := c.lines[p]; ok {
+		if l, ok := lines[p]; ok {
 			return l
 		}
 		i := strings.LastIndexAny(p, ".[")

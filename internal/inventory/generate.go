@@ -73,9 +73,9 @@ func (t *tree) copyNode(n *yaml.Node, path string) *yaml.Node {
 			p = fmt.Sprintf("%s[%d]", path, i)
 		case yaml.MappingNode:
 			if i%2 == 1 {
-				p = joinPath(path, n.Content[i-1].Value)
+				p = config.JoinPath(path, n.Content[i-1].Value)
 			} else {
-				p = joinPath(path, x.Value)
+				p = config.JoinPath(path, x.Value)
 			}
 		}
 		cc := t.copyNode(x, p)
@@ -137,13 +137,13 @@ func (v *validator) generate(pp, wp string, p ProbeSpec, standard, standardPath 
 			if _, ok := reserved[k]; ok {
 				continue
 			}
-			c := t.copyNode(n.Content[i+1], joinPath(f.path, k))
+			c := t.copyNode(n.Content[i+1], config.JoinPath(f.path, k))
 			if c == nil {
 				v.errorf(pp, "the generated configs would copy more than %d values: the config fragments are too large", MaxCopiedNodes)
 				return nil, nil
 			}
 			keyNode := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k, Line: n.Content[i].Line}
-			t.paths[keyNode] = joinPath(f.path, k)
+			t.paths[keyNode] = config.JoinPath(f.path, k)
 			if _, seen := merged[k]; !seen {
 				order = append(order, k)
 			}

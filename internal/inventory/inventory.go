@@ -253,19 +253,7 @@ type validator struct {
 	copied    int // nodes copied into generated configs
 }
 
-func (v *validator) line(path string) int {
-	for p := path; p != ""; {
-		if l, ok := v.lines[p]; ok {
-			return l
-		}
-		i := strings.LastIndexAny(p, ".[")
-		if i < 0 {
-			break
-		}
-		p = p[:i]
-	}
-	return 1
-}
+func (v *validator) line(path string) int { return config.LineOf(v.lines, path) }
 
 func (v *validator) errorf(path, format string, args ...any) {
 	v.errs.add(config.Error{File: v.file, Line: v.line(path), Path: path, Msg: fmt.Sprintf(format, args...)})
@@ -481,13 +469,13 @@ func (v *validator) fragment(path string, n *yaml.Node) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		v.errorf(path, "expected a mapping of wardprobe config keys, got %s", kindName(n))
+		v.errorf(path, "expected a mapping of wardprobe config keys, got %s", config.NodeKind(n))
 		return
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
 		if why, ok := reserved[k.Value]; ok {
-			v.errs.add(config.Error{File: v.file, Line: k.Line, Path: joinPath(path, k.Value), Msg: "is set by the inventory: " + why})
+			v.errs.add(config.Error{File: v.file, Line: k.Line, Path: config.JoinPath(path, k.Value), Msg: "is set by the inventory: " + why})
 		}
 	}
 	if c := countNodes(n, MaxFragmentNodes+1); c > MaxFragmentNodes {
