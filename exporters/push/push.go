@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"reflect"
 	"sync"
 	"time"
 
@@ -212,7 +213,7 @@ func New(opts Options, g prometheus.Gatherer, log zerolog.Logger) (*Pusher, erro
 		changed: make(chan struct{}, 1), reset: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
 	st := q.Stats()
 	log.Info().Str("url", cl.redacted).Str("queue_dir", opts.QueueDir).Int64("pending_samples", st.Pending).
-		Int64("queue_bytes", st.Bytes).Dur("interval", opts.Interval).Msg("push: remote write starting")
+		Int64("queue_bytes", st.Bytes).Stringer("interval", opts.Interval).Msg("push: remote write starting")
 	return p, nil
 }
 
@@ -253,8 +254,11 @@ func (p *Pusher) Apply(opts Options) error {
 	if opts.Interval != p.opts.Interval {
 		signal(p.reset)
 	}
+	changed := !reflect.DeepEqual(opts, p.opts)
 	p.opts, p.cl = opts, cl
-	p.log.Info().Str("url", cl.redacted).Str("queue_dir", opts.QueueDir).Dur("interval", opts.Interval).Msg("push: options applied")
+	if changed { // a reload that left the push section alone says nothing
+		p.log.Info().Str("url", cl.redacted).Str("queue_dir", opts.QueueDir).Stringer("interval", opts.Interval).Msg("push: options applied")
+	}
 	return nil
 }
 

@@ -518,12 +518,22 @@ func TestApplyNewURLAndQueueDir(t *testing.T) {
 	rcv2, srv2 := newReceiver(t)
 	reg, _ := testRegistry()
 	o := opts(srv1.URL, t.TempDir())
-	p, _, _ := start(t, o, reg)
+	p, logs, _ := start(t, o, reg)
 	waitFor(t, "samples at the first receiver", func() bool { return rcv1.total() > 10 })
+	// A reload that leaves the section alone changes nothing and says nothing.
+	if err := p.Apply(o); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "options applied") {
+		t.Errorf("unchanged options logged as applied:\n%s", logs)
+	}
 	o.URL = srv2.URL
 	o.Interval = 10 * time.Millisecond
 	if err := p.Apply(o); err != nil {
 		t.Fatal(err)
+	}
+	if l := logs.String(); !strings.Contains(l, "options applied") || !strings.Contains(l, `"interval":"10ms"`) {
+		t.Errorf("the new options not logged, with the interval's unit:\n%s", l)
 	}
 	waitFor(t, "samples at the second receiver", func() bool { return rcv2.total() > 10 })
 	n1 := rcv1.total()

@@ -164,7 +164,7 @@ func (w *connectWorker) start(ctx context.Context, cfg *config.Config) job {
 				w.last.Store(&s)
 				ev := log.Info().Str("bssid", r.BSSID).Str("address", r.Address).Stringer("total", total)
 				for _, p := range r.Phases {
-					ev = ev.Dur(string(p.Phase), p.Duration)
+					ev = ev.Stringer(string(p.Phase), p.Duration)
 				}
 				ev.Msg("connect test")
 				return
@@ -172,6 +172,7 @@ func (w *connectWorker) start(ctx context.Context, cfg *config.Config) job {
 			log.Warn().Str("phase", string(r.Phase)).Str("reason", string(r.Reason)).
 				Str("detail", w.d.opts.Redact.String(r.Detail)).Msg("connect test failed")
 		})
+		log.Info().Str("interface", c.Interface).Msg("connect tests stopped")
 	})
 }
 

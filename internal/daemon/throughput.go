@@ -105,5 +105,6 @@ func (d *Daemon) startThroughput(ctx context.Context, cfg *config.Config, budget
 				ev.Bool("paused", paused).Int64("used", s.Used).Int64("budget", s.Limit).Msg("throughput daily budget")
 			}
 		})
+		log.Info().Msg("throughput tests stopped")
 	})
 }

@@ -65,8 +65,9 @@ func (j *job) stop() {
 // restartOnChange runs one job at a time for the configs taken from m until
 // ctx ends: when a config's key differs from the last one, the running job
 // is stopped and waited for, changed is called, and start runs the new job
-// unless the key is "" (the feature is off). It returns once the last job
-// has stopped.
+// unless the key is "" (the feature is off). A config that came while the
+// job stopped replaces the one that stopped it (a job is never started for
+// a config already superseded). It returns once the last job has stopped.
 func restartOnChange(ctx context.Context, m mailbox, key func(*config.Config) string,
 	changed func(), start func(ctx context.Context, cfg *config.Config) job) {
 	var cur job
@@ -82,6 +83,14 @@ func restartOnChange(ctx context.Context, m mailbox, key func(*config.Config) st
 				continue
 			}
 			cur.stop()
+			for newer := true; newer; {
+				select {
+				case c := <-m.ch:
+					cfg, k = c, key(c)
+				default:
+					newer = false
+				}
+			}
 			last = k
 			if changed != nil {
 				changed()

@@ -112,3 +112,56 @@ func TestRestartOnChange(t *testing.T) {
 		})
 	}
 }
+
+// TestRestartOnChangeTakesNewest: configs that come while a job is slow to
+// stop replace the one that stopped it; no job runs for a superseded config.
+func TestRestartOnChangeTakesNewest(t *testing.T) {
+	var rec recorder
+	m := newMailbox()
+	stopping := make(chan struct{}) // closed once job "a" has begun to stop
+	release := make(chan struct{})  // closed to let job "a" finish stopping
+	ctx, cancel := context.WithCancel(context.Background())
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		restartOnChange(ctx, m, func(c *config.Config) string { return c.File }, nil,
+			func(ctx context.Context, c *config.Config) job {
+				rec.add("start " + c.File)
+				return goJob(ctx, func(ctx context.Context) {
+					<-ctx.Done()
+					if c.File == "a" {
+						close(stopping)
+						<-release
+					}
+					rec.add("stop " + c.File)
+				})
+			})
+	}()
+	m.Apply(&config.Config{File: "a"})
+	for deadline := time.Now().Add(5 * time.Second); len(rec.get()) == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	m.Apply(&config.Config{File: "b"}) // stops "a", slowly
+	select {
+	case <-stopping:
+	case <-time.After(5 * time.Second):
+		t.Fatal("job a was not stopped")
+	}
+	m.Apply(&config.Config{File: "c"}) // comes while "a" stops
+	close(release)
+	for deadline := time.Now().Add(5 * time.Second); len(rec.get()) < 3 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-finished
+	want := []string{"start a", "stop a", "start c", "stop c"}
+	got := rec.get()
+	if len(got) != len(want) {
+		t.Fatalf("events %q, want %q", got, want)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("events %q, want %q", got, want)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -356,4 +357,60 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
 		t.Fatal(err)
 	}
 	return certFile, keyFile
+}
+
+// TestCancelEndsTestPromptly: a test cancelled mid-direction (a shutdown or
+// a reload) returns at once, not when speedtest-go's own timer ends the
+// direction (up to DirectionMax later), and the client's next test still
+// runs.
+func TestCancelEndsTestPromptly(t *testing.T) {
+	var drip atomic.Bool
+	drip.Store(true)
+	url := startHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "latency.txt") {
+			io.WriteString(w, "test=test\n")
+			return
+		}
+		if r.Method != http.MethodGet {
+			io.Copy(io.Discard, r.Body)
+			return
+		}
+		w.Header().Set("Content-Length", "100000000")
+		for drip.Load() { // 50 KB/s: a slow link that never stalls
+			if _, err := w.Write(make([]byte, 1000)); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}))
+	c, err := NewClient(Config{Mode: ModeOnPrem, URL: url, Timeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancelAfter := 1500 * time.Millisecond
+	time.AfterFunc(cancelAfter, cancel)
+	start := time.Now()
+	res := c.Test(ctx, 64<<20)
+	late := time.Since(start) - cancelAfter
+	t.Logf("cancelled test: %s (%s), returned %v after the cancel", res.Reason, res.Detail, late.Round(time.Millisecond))
+	if res.Success || res.Download.Reason == "" {
+		t.Errorf("a cancelled test gave %+v; want a failed download", res)
+	}
+	if late > time.Second {
+		t.Errorf("returned %v after the cancel; want at once (speedtest-go's timer ends a direction up to %v later)", late, DirectionMax)
+	}
+	// The next test waits for the cancelled test's transfers, then runs
+	// its own download (cut short here: the target now sends nothing).
+	drip.Store(false)
+	res = c.Test(context.Background(), 1<<20)
+	t.Logf("next test: %v %s (%s)", res.Success, res.Reason, res.Detail)
+	if !res.Download.Ran || c.lingering != nil {
+		t.Errorf("the next test did not run its download (%s: %s)", res.Reason, res.Detail)
+	}
 }

@@ -55,10 +55,33 @@ func (c *Client) direction(ctx context.Context, up bool, srv, pingSrv *speedtest
 	r.stopPings = stopPings
 	r.measureLoadedLatency(pctx, pingSrv, dur)
 	stopSampling, sampled := r.sample()
-	sgo := r.transfer(ctx, srv, dur)
+	var (
+		sgo       float64
+		cancelled bool
+	)
+	transferred, ended := make(chan float64, 1), make(chan struct{})
+	go func() {
+		defer close(ended)
+		transferred <- r.transfer(ctx, srv, dur)
+	}()
+	select {
+	case sgo = <-transferred:
+	case <-ctx.Done():
+		// Cancelled (a shutdown or a reload): speedtest-go's workers end on
+		// its own timer only, up to dur from now, since they do not watch
+		// the context. The transport refuses their requests meanwhile and
+		// finish closes every connection, so none moves a byte; the
+		// client's next test waits for them instead of this one, and this
+		// test ends here whatever the direction measured.
+		c.lingering, cancelled = ended, true
+	}
 	close(stopSampling)
 	<-sampled
-	return r.finish(ctx, sgo)
+	d, v := r.finish(ctx, sgo)
+	if cancelled && d.Reason == "" {
+		d.Reason, d.Detail = probe.ReasonTimeout, "the test was stopped"
+	}
+	return d, v
 }
 
 // newDirRun sets up a direction: its connections, its transport (installed

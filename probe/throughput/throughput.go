@@ -190,6 +190,10 @@ type Client struct {
 	mu         sync.Mutex // one test at a time
 	cached     *speedtest.Server
 	cachedTill time.Time
+	// lingering, when not nil, is closed once the transfers of a test
+	// cancelled mid-direction have ended (see direction): the next test
+	// waits for it before it uses the shared speedtest-go instance.
+	lingering chan struct{}
 }
 
 // uploadBlock is the size of the random block upload bodies repeat: more
@@ -301,6 +305,14 @@ func (c *Client) TestCharged(ctx context.Context, ch *Charge) Result {
 		res.Duration = time.Since(res.Start)
 		res.Success, res.Reason, res.Detail = reason == "", reason, detail
 		return res
+	}
+	if c.lingering != nil {
+		select {
+		case <-c.lingering:
+			c.lingering = nil
+		case <-ctx.Done():
+			return finish(probe.ReasonTimeout, "the transfers of the cancelled test before are still ending")
+		}
 	}
 
 	dialer, err := c.dialer()
