@@ -349,7 +349,9 @@ func TestPingProtocol(t *testing.T) {
 			}
 		})
 	}
-	if n := counterValue(t, s.m.pings); n != 5 {
+	// A PING is counted once its PONG is written, so the last one may be
+	// counted just after the client read it.
+	if n := waitCounter(t, s.m.pings, 5); n != 5 {
 		t.Errorf("pings_total = %v, want 5", n)
 	}
 }
@@ -425,6 +427,20 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// waitCounter returns c's value once it reaches want, or after 5 s, for a
+// counter the target moves just after the client saw the effect.
+func waitCounter(t *testing.T, c prometheus.Counter, want float64) float64 {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		v := counterValue(t, c)
+		if v >= want || time.Now().After(deadline) {
+			return v
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // dripUpload sends the headers of a 30 MB upload from src, then one byte
@@ -546,13 +562,7 @@ func TestSlowClientsCannotPin(t *testing.T) {
 	}
 	// The download is cut at its own rate check, which may come a watch
 	// period after the uploads' under load.
-	var cut float64
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if cut = counterValue(t, s.m.limits.WithLabelValues(LimitTooSlow)); cut >= 4 || time.Now().After(deadline) {
-			break
-		}
-	}
-	if cut != 4 {
+	if cut := waitCounter(t, s.m.limits.WithLabelValues(LimitTooSlow), 4); cut != 4 {
 		t.Errorf("transfer_limits_total{reason=too_slow} = %v, want 4", cut)
 	}
 	if n := waitStreams(s, 0); n != 0 {
