@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"os/exec"
 	"strings"
 	"syscall"
 )
@@ -13,9 +12,7 @@ import (
 // /etc and /sys. It is stopped when the test ends, as Start's are.
 func (l *Lab) StartAs(ns string, uid, gid uint32, args ...string) *Proc {
 	l.t.Helper()
-	p := &Proc{Output: &SafeBuffer{}, done: make(chan struct{})}
-	p.Cmd = exec.Command(args[0], args[1:]...)
-	p.Cmd.Stdout, p.Cmd.Stderr = p.Output, p.Output
+	p := newProc(args)
 	// Leaving root for another uid clears every capability (no
 	// SECBIT_KEEP_CAPS, no ambient ones).
 	p.Cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid, Groups: []uint32{}}}
@@ -23,16 +20,5 @@ func (l *Lab) StartAs(ns string, uid, gid uint32, args ...string) *Proc {
 	if err := InNetns(ns, p.Cmd.Start); err != nil {
 		l.t.Fatalf("starting %s as %d:%d in %s: %v", strings.Join(args, " "), uid, gid, ns, err)
 	}
-	go func() {
-		_ = p.Cmd.Wait()
-		close(p.done)
-	}()
-	name := strings.Join(args, " ")
-	l.t.Cleanup(func() {
-		p.Stop()
-		if l.t.Failed() {
-			l.t.Logf("output of %s:\n%s", name, p.Output.String())
-		}
-	})
-	return p
+	return l.track(p, args)
 }

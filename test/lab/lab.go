@@ -246,12 +246,24 @@ func (l *Lab) Start(ns string, args ...string) *Proc {
 	if ns != "" {
 		args = append([]string{"ip", "netns", "exec", ns}, args...)
 	}
-	p := &Proc{Output: &SafeBuffer{}, done: make(chan struct{})}
-	p.Cmd = exec.Command(args[0], args[1:]...)
-	p.Cmd.Stdout, p.Cmd.Stderr = p.Output, p.Output
+	p := newProc(args)
 	if err := p.Cmd.Start(); err != nil {
 		l.t.Fatalf("starting %s: %v", strings.Join(args, " "), err)
 	}
+	return l.track(p, args)
+}
+
+// newProc returns args as a Proc not yet started, its output captured.
+func newProc(args []string) *Proc {
+	p := &Proc{Output: &SafeBuffer{}, done: make(chan struct{})}
+	p.Cmd = exec.Command(args[0], args[1:]...)
+	p.Cmd.Stdout, p.Cmd.Stderr = p.Output, p.Output
+	return p
+}
+
+// track follows the started p: it is waited for, stopped when the test
+// ends, and its output is logged if the test failed.
+func (l *Lab) track(p *Proc, args []string) *Proc {
 	go func() {
 		_ = p.Cmd.Wait()
 		close(p.done)
