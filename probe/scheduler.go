@@ -21,14 +21,22 @@ type Job struct {
 	Runner  Runner
 }
 
-// Scheduler runs jobs, each on its own goroutine and interval, with a
-// staggered start and a small random jitter so that targets do not probe in
-// lock-step. It is safe for concurrent use.
+// Scheduler runs jobs, each on its own goroutine and interval. Probers
+// start staggered and wait with a small random jitter, so that their
+// requests (DNS, HTTP, TCP) do not go out in lock-step. Runners (ICMP echo
+// streams) start on one grid instead: Runners that share an interval send
+// together, so one wake-up of the process sends all their echoes and their
+// replies come back together (as one round of fping does), which halves an
+// idle probe's CPU; the grid's phase is random per Scheduler, so that a
+// fleet of probes does not send in step. It is safe for concurrent use.
 type Scheduler struct {
 	emit Emit
-	// Stagger returns the delay before a job's first run (default: uniform in
-	// [0, min(interval, 10s))).
+	// Stagger returns the delay before a Prober's first run (default: uniform
+	// in [0, min(interval, 10s))).
 	Stagger func(interval time.Duration) time.Duration
+	// Align returns the delay before a Runner's first run (default: until
+	// the Scheduler's next grid instant for interval; see NewScheduler).
+	Align func(interval time.Duration) time.Duration
 	// Jitter returns the offset added to each wait (default: uniform in ±5% of
 	// the interval, at most ±500ms).
 	Jitter func(interval time.Duration) time.Duration
@@ -43,14 +51,35 @@ type running struct {
 	done   chan struct{}
 }
 
-// NewScheduler returns a Scheduler that reports every result to emit.
+// NewScheduler returns a Scheduler that reports every result to emit. A
+// Runner starts at the next instant origin + k·step, with origin a random
+// instant within the last day and step its interval, or 10 s for a longer
+// one (its first echo waits no longer than a Prober's stagger): Runners of
+// one interval start together, and those of intervals that divide each
+// other (1 s, 10 s and 60 s, say) share every instant of the longer.
 func NewScheduler(emit Emit) *Scheduler {
+	origin := time.Now().Add(-rand.N(24 * time.Hour))
 	return &Scheduler{
 		emit:    emit,
 		Stagger: DefaultStagger,
+		Align: func(interval time.Duration) time.Duration {
+			return untilGrid(origin, time.Now(), min(interval, 10*time.Second))
+		},
 		Jitter:  DefaultJitter,
 		running: map[string]*running{},
 	}
+}
+
+// untilGrid is how long from now to the next instant origin + k·interval
+// (0 when now is one; origin must not be after now).
+func untilGrid(origin, now time.Time, interval time.Duration) time.Duration {
+	if interval <= 0 {
+		return 0
+	}
+	if off := now.Sub(origin) % interval; off > 0 {
+		return interval - off
+	}
+	return 0
 }
 
 // DefaultStagger spreads first runs uniformly over [0, min(interval, 10s)).
@@ -112,11 +141,13 @@ func (s *Scheduler) Stop() {
 }
 
 func (s *Scheduler) run(ctx context.Context, j Job) {
-	if !Sleep(ctx, s.Stagger(j.Interval)) {
+	if j.Runner != nil {
+		if Sleep(ctx, s.Align(j.Interval)) {
+			j.Runner.Run(ctx, s.emit)
+		}
 		return
 	}
-	if j.Runner != nil {
-		j.Runner.Run(ctx, s.emit)
+	if !Sleep(ctx, s.Stagger(j.Interval)) {
 		return
 	}
 	next := time.Now()

@@ -58,6 +58,7 @@ func newTestScheduler() (*Scheduler, *sink) {
 	k := &sink{got: map[string]int{}}
 	s := NewScheduler(k.emit)
 	s.Stagger = func(time.Duration) time.Duration { return 0 }
+	s.Align = func(time.Duration) time.Duration { return 0 }
 	s.Jitter = func(time.Duration) time.Duration { return 0 }
 	return s, k
 }
@@ -152,6 +153,73 @@ func TestSchedulerStaggerDelaysFirstRun(t *testing.T) {
 	s.Stop()
 	if p.calls.Load() != 0 || time.Duration(asked.Load()) != 30*time.Second {
 		t.Errorf("calls %d, stagger asked for %v", p.calls.Load(), time.Duration(asked.Load()))
+	}
+}
+
+// startRunner records when its Run began.
+type startRunner struct{ at chan time.Time }
+
+func (r startRunner) Run(ctx context.Context, _ Emit) {
+	r.at <- time.Now()
+	<-ctx.Done()
+}
+
+// Runners of one interval added at different times start on one grid, and
+// Probers are not held to it.
+func TestSchedulerAlignsRunners(t *testing.T) {
+	s := NewScheduler(func(Result) {})
+	s.Stagger = func(time.Duration) time.Duration { return 0 }
+	defer s.Stop()
+	const iv = 300 * time.Millisecond
+	a, b := startRunner{make(chan time.Time, 1)}, startRunner{make(chan time.Time, 1)}
+	jobs := []Job{{Name: "a", Key: "1", Interval: iv, Runner: a}}
+	s.Apply(context.Background(), jobs)
+	ta := <-a.at
+	time.Sleep(iv / 3)
+	added := time.Now()
+	s.Apply(context.Background(), append(jobs, Job{Name: "b", Key: "1", Interval: iv, Runner: b}))
+	tb := <-b.at
+	if tb.Sub(added) < iv/3 {
+		t.Errorf("b started %v after it was added: not on a's grid (a started %v before it was added)", tb.Sub(added), added.Sub(ta))
+	}
+	// Timer slack and scheduling put a start a little late, never early.
+	if off := tb.Sub(ta) % iv; off > 30*time.Millisecond && off < iv-30*time.Millisecond {
+		t.Errorf("b started %v after a grid instant of a (%v apart), want on a's grid", off, tb.Sub(ta))
+	}
+}
+
+func TestUntilGrid(t *testing.T) {
+	origin := time.Unix(1000, 0)
+	tests := []struct {
+		now      time.Duration // after origin
+		interval time.Duration
+		want     time.Duration
+	}{
+		{0, time.Second, 0},
+		{250 * time.Millisecond, time.Second, 750 * time.Millisecond},
+		{time.Second, time.Second, 0},
+		{10*time.Second + time.Millisecond, 10 * time.Second, 10*time.Second - time.Millisecond},
+		{3 * time.Second, 0, 0},
+	}
+	for _, tt := range tests {
+		if got := untilGrid(origin, origin.Add(tt.now), tt.interval); got != tt.want {
+			t.Errorf("untilGrid(origin+%v, %v) = %v, want %v", tt.now, tt.interval, got, tt.want)
+		}
+	}
+}
+
+// Each Scheduler draws its own phase: two probes started together do not
+// send in step.
+func TestSchedulerPhaseIsRandom(t *testing.T) {
+	a, b := NewScheduler(func(Result) {}), NewScheduler(func(Result) {})
+	da, db := a.Align(10*time.Second), b.Align(10*time.Second)
+	if d := da - db; d > -10*time.Microsecond && d < 10*time.Microsecond {
+		t.Errorf("two schedulers wait %v and %v for a 10 s grid: the same phase", da, db)
+	}
+	// A longer interval starts on the 10 s grid: no longer wait than a
+	// Prober's stagger, and on the instants of every shorter Runner.
+	if d := a.Align(time.Hour); d > 10*time.Second {
+		t.Errorf("an hourly Runner waits %v to start, want at most 10s", d)
 	}
 }
 

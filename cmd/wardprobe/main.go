@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -187,6 +188,13 @@ func runCommand(app *kingpin.Application, stderr io.Writer, redact *secret.Redac
 			// of an idle probe's CPU in the footprint profile). Throughput
 			// tests need about 1 ns of CPU per byte: one CPU carries them.
 			runtime.GOMAXPROCS(1)
+		}
+		if os.Getenv("GOGC") == "" {
+			// The daemon's live heap is ~2 MiB: at Go's default (100) each
+			// collection waits for the heap to reach 4 MiB. At 50 it
+			// collects at ~3 MiB: 2 MiB less of its own memory in the
+			// footprint bench, for a few milliseconds of CPU a minute.
+			debug.SetGCPercent(50)
 		}
 		stateDir, _, _ := strings.Cut(os.Getenv("STATE_DIRECTORY"), ":")
 		err = daemon.Run(ctx, daemon.Options{
