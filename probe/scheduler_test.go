@@ -170,21 +170,36 @@ func TestSchedulerAlignsRunners(t *testing.T) {
 	s.Stagger = func(time.Duration) time.Duration { return 0 }
 	defer s.Stop()
 	// A start is late by the timer's slack and the scheduler's delay, never
-	// early: tolerance bounds how late, with room for a loaded machine.
+	// early: tolerance is room for that on a loaded machine.
 	const iv, tolerance = time.Second, 150 * time.Millisecond
 	a, b := startRunner{make(chan time.Time, 1)}, startRunner{make(chan time.Time, 1)}
-	jobs := []Job{{Name: "a", Key: "1", Interval: iv, Runner: a}}
+	jobs := []Job{{Name: "a", Key: "1", Interval: iv, Runner: a, Grid: true}}
 	s.Apply(context.Background(), jobs)
 	ta := <-a.at
 	time.Sleep(iv / 3)
 	added := time.Now()
-	s.Apply(context.Background(), append(jobs, Job{Name: "b", Key: "1", Interval: iv, Runner: b}))
+	s.Apply(context.Background(), append(jobs, Job{Name: "b", Key: "1", Interval: iv, Runner: b, Grid: true}))
 	tb := <-b.at
 	if want := iv - added.Sub(ta)%iv; tb.Sub(added) < want-tolerance {
 		t.Errorf("b started %v after it was added, want about %v (a's next grid instant)", tb.Sub(added), want)
 	}
 	if off := tb.Sub(ta) % iv; off > tolerance && off < iv-tolerance {
 		t.Errorf("b started %v after a grid instant of a (%v apart), want on a's grid", off, tb.Sub(ta))
+	}
+}
+
+// A Runner not on the grid starts staggered, as a Prober does.
+func TestSchedulerStaggersRunnersOffGrid(t *testing.T) {
+	s := NewScheduler(func(Result) {})
+	s.Align = func(time.Duration) time.Duration { return time.Hour }
+	s.Stagger = func(time.Duration) time.Duration { return 0 }
+	defer s.Stop()
+	r := startRunner{make(chan time.Time, 1)}
+	s.Apply(context.Background(), []Job{{Name: "r", Key: "1", Interval: time.Second, Runner: r}})
+	select {
+	case <-r.at:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a Runner off the grid waited for the grid")
 	}
 }
 

@@ -190,10 +190,10 @@ func runCommand(app *kingpin.Application, stderr io.Writer, redact *secret.Redac
 			runtime.GOMAXPROCS(1)
 		}
 		if os.Getenv("GOGC") == "" {
-			// The daemon's live heap is ~2 MiB: at Go's default (100) each
-			// collection waits for the heap to reach 4 MiB. At 50 it
-			// collects at ~3 MiB: 2 MiB less of its own memory in the
-			// footprint bench, for a few milliseconds of CPU a minute.
+			// The daemon's live heap is 1-2 MiB, below Go's minimum heap
+			// goal (4 MiB at the default of 100, 2 MiB at 50): at 50 it
+			// holds about 2 MiB less of its own memory in the footprint
+			// bench, for a few milliseconds of CPU a minute.
 			debug.SetGCPercent(50)
 		}
 		stateDir, _, _ := strings.Cut(os.Getenv("STATE_DIRECTORY"), ":")

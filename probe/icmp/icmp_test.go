@@ -260,6 +260,27 @@ func TestNewJobChecks(t *testing.T) {
 	}
 }
 
+// Only targets of small echoes send on the scheduler's grid: a large echo
+// sent together with others would measure the wait behind them.
+func TestNewJobGrid(t *testing.T) {
+	needMode(t)
+	env := probe.Env{Log: zerolog.Nop(), Note: func(zerolog.Level, string) {}}
+	for _, tt := range []struct {
+		size int
+		want bool
+	}{{16, true}, {56, true}, {57, false}, {1400, false}} {
+		tg := config.Target{Name: "t", Kind: "icmp", Interval: config.Duration(time.Second), Timeout: config.Duration(time.Second),
+			Spec: &Spec{Address: "127.0.0.1", PacketSize: tt.size}}
+		j, err := newJob(tg, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Runner == nil || j.Grid != tt.want {
+			t.Errorf("packet_size %d: runner %v, on the grid %v, want %v", tt.size, j.Runner != nil, j.Grid, tt.want)
+		}
+	}
+}
+
 // TestPingLoopback pings 127.0.0.1 through a real socket of whatever mode
 // this process may use: every echo is answered, with a small RTT, and the
 // observations name the mode.
