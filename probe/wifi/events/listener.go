@@ -289,6 +289,11 @@ func (l *Listener) sample(now time.Time, q *querier, ifindex int, emit func(Even
 			l.report(err)
 			return
 		}
+		// The kernel read the station's inactive time somewhere within the
+		// query: time the reading at the query's midpoint, so that a slow
+		// query (a loaded or emulated machine) moves the moment the AP was
+		// last heard by at most half its length, not all of it.
+		now = now.Add(time.Since(now) / 2)
 	}
 	l.mu.Lock()
 	var evs []Event
