@@ -18,6 +18,8 @@ type fakeSource struct {
 	surveys  []*mdwifi.SurveyInfo
 
 	errIfaces, errAPs, errStations, errSurveys, errScan error
+	// duringAPs, when set, runs within AccessPoints (a slow scan dump).
+	duringAPs func()
 
 	closed, scans int
 }
@@ -31,6 +33,9 @@ func (f *fakeSource) Interfaces() ([]*mdwifi.Interface, error) {
 func (f *fakeSource) AccessPoints(*mdwifi.Interface) ([]*mdwifi.BSS, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.duringAPs != nil {
+		f.duringAPs()
+	}
 	return f.aps, f.errAPs
 }
 

@@ -220,7 +220,12 @@ func (p *Poller) read(s *Snapshot, o *observation) {
 		p.nb.reset()
 		return
 	}
+	asked := p.now()
 	aps, err := p.src.AccessPoints(ifi)
+	// The kernel gives each BSS's age as of its answer, somewhere within
+	// the call (not at the poll's start, several queries earlier): time the
+	// ages at the call's midpoint, off by at most half of it.
+	answered := asked.Add(p.now().Sub(asked) / 2)
 	if err != nil {
 		if isGone(err) {
 			s.Present = false
@@ -237,7 +242,7 @@ func (p *Poller) read(s *Snapshot, o *observation) {
 			cur = ap
 		}
 	}
-	p.nb.update(s.Time, aps, p.wanted(cur), p.cfg.hold())
+	p.nb.update(answered, aps, p.wanted(cur), p.cfg.hold())
 	if cur == nil {
 		s.Detail = ifi.Name + " is not associated with any access point"
 		return

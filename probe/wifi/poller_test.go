@@ -232,6 +232,26 @@ func TestBusyRatioOverInterval(t *testing.T) {
 	}
 }
 
+// A BSS's age in the scan dump counts from the kernel's answer, within the
+// call: a slow dump must not make the BSS look heard earlier than it was.
+func TestNeighborSeenWithinScanDump(t *testing.T) {
+	c := &clock{t: start()}
+	f := connectedFake()
+	f.duringAPs = func() { c.add(4 * time.Second) }
+	p := NewPoller(Config{SSIDs: []string{"CLINICAL"}, MaxNeighbors: 3}, opener(f, nil, new(int)), c.now)
+	var seen time.Time
+	for _, nb := range p.Poll().Neighbors {
+		if nb.BSSID == ap1 {
+			seen = nb.Seen
+		}
+	}
+	// Heard 0 ms before an answer given at some moment of the 4 s call:
+	// its midpoint.
+	if want := start().Add(2 * time.Second); !seen.Equal(want) {
+		t.Errorf("current BSS seen at %v, want %v (the scan dump's midpoint)", seen, want)
+	}
+}
+
 func TestNeighbors(t *testing.T) {
 	c := &clock{t: start()}
 	f := connectedFake()

@@ -180,7 +180,6 @@ func (r *Radio) Scan(ctx context.Context) ([]survey.Heard, error) {
 		}
 		break
 	}
-	elapsed := time.Since(start)
 	switch {
 	case err == nil:
 	case denied(err):
@@ -195,6 +194,11 @@ func (r *Radio) Scan(ctx context.Context) ([]survey.Heard, error) {
 	if derr != nil {
 		return nil, derr
 	}
+	// The kernel gives each entry's age as of its answer to the dump, not
+	// as of the scan's end: count from the scan's start to the dump's end,
+	// so that a slow dump does not make fresh entries look older than the
+	// scan.
+	elapsed := time.Since(start)
 	fresh := hs[:0]
 	for _, h := range hs {
 		if h.Age <= elapsed+freshSlack {
