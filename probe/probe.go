@@ -65,6 +65,10 @@ type Result struct {
 	// count for coverage: 1 for a packet answered or lost, 0 when none could
 	// be sent.
 	Packets int
+	// Sent is when the result's one packet was sent (or its send failed),
+	// on the monotonic clock: a lost packet is settled a timeout after it,
+	// or later when the probe's goroutine ran late. Zero when unknown.
+	Sent time.Time
 	// Jitter is the smoothed variation of round-trip times after this
 	// packet (RFC 3550); HaveJitter says whether there is one yet.
 	Jitter     time.Duration

@@ -306,14 +306,18 @@ type packetLog struct {
 
 const packetKeep = 2 * time.Minute
 
-// observe records a result's packet: sent at Time − RTT when answered,
-// at Time − timeout when lost.
+// observe records a result's packet: sent at its Sent time; without one,
+// at Time − RTT when answered, at Time − timeout when lost.
 func (p *packetLog) observe(r probe.Result, timeout time.Duration) {
 	if r.Packets != 1 {
 		return
 	}
-	sent := r.Time.Add(-r.Duration)
-	if !r.Success {
+	sent := r.Sent
+	switch {
+	case !sent.IsZero():
+	case r.Success:
+		sent = r.Time.Add(-r.Duration)
+	default:
 		sent = r.Time.Add(-timeout)
 	}
 	p.mu.Lock()

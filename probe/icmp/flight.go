@@ -56,13 +56,14 @@ func newFlight(limit int, timeout time.Duration) *flight {
 
 // add records the next echo as sent at now and returns its serial. When
 // limit echoes already await their replies (the ticker fell behind and
-// caught up, say), the oldest is settled as lost first and evicted is true.
-func (f *flight) add(now time.Time) (serial uint64, evicted bool) {
+// caught up, say), the oldest is settled as lost first, and evicted is when
+// it was sent (zero otherwise).
+func (f *flight) add(now time.Time) (serial uint64, evicted time.Time) {
 	f.skipSettled()
 	if f.next-f.oldest >= f.limit {
-		f.slots[f.oldest&f.mask].serial = 0
+		s := &f.slots[f.oldest&f.mask]
+		s.serial, evicted = 0, s.sent
 		f.oldest++
-		evicted = true
 	}
 	serial = f.next
 	f.slots[serial&f.mask] = slot{serial: serial, sent: now}
@@ -97,9 +98,8 @@ func (f *flight) answer(serial uint64, now time.Time) (time.Duration, bool) {
 }
 
 // expire settles as lost every echo whose timeout has passed at now, and
-// returns how many.
-func (f *flight) expire(now time.Time) int {
-	lost := 0
+// returns lost with the time each was sent appended, oldest first.
+func (f *flight) expire(now time.Time, lost []time.Time) []time.Time {
 	for ; f.oldest < f.next; f.oldest++ {
 		s := &f.slots[f.oldest&f.mask]
 		if s.serial != f.oldest {
@@ -109,7 +109,7 @@ func (f *flight) expire(now time.Time) int {
 			break
 		}
 		s.serial = 0
-		lost++
+		lost = append(lost, s.sent)
 	}
 	return lost
 }

@@ -241,6 +241,7 @@ type Pinger struct {
 	mu     sync.Mutex // guards what the sender and the receiver share
 	fl     *flight
 	jitter Jitter
+	lost   []time.Time // expire's buffer, kept between calls
 }
 
 // New returns a Pinger for cfg.
@@ -513,8 +514,8 @@ func (p *Pinger) send(c *conn, emit probe.Emit) bool {
 	p.mu.Lock()
 	serial, evicted := p.fl.add(now)
 	p.mu.Unlock()
-	if evicted {
-		emit(p.lost(c))
+	if !evicted.IsZero() {
+		emit(p.lostEcho(c, evicted))
 	}
 	err := c.send(c.echo.request(serial, now))
 	if err == nil {
@@ -523,7 +524,9 @@ func (p *Pinger) send(c *conn, emit probe.Emit) bool {
 	p.mu.Lock()
 	p.fl.cancel(serial)
 	p.mu.Unlock()
-	emit(p.failure(c, probe.Classify(err), err.Error(), 1))
+	r := p.failure(c, probe.Classify(err), err.Error(), 1)
+	r.Sent = now
+	emit(r)
 	return false
 }
 
@@ -555,7 +558,7 @@ func (p *Pinger) receive(c *conn, emit probe.Emit) {
 		}
 		p.mu.Unlock()
 		if ok {
-			emit(probe.Result{Target: p.cfg.Target, Kind: "icmp", Time: now, Success: true,
+			emit(probe.Result{Target: p.cfg.Target, Kind: "icmp", Time: now, Sent: now.Add(-rtt), Success: true,
 				Duration: rtt, Jitter: jitter, HaveJitter: true, Addr: c.route.dst.String(), Packets: 1,
 				Observations: p.observations(c.binding, probe.Observation{Metric: metricSent, Value: 1},
 					probe.Observation{Metric: metricRTT, Value: rtt.Seconds()}, probe.Observation{Metric: metricJitter, Value: jitter.Seconds()})})
@@ -566,16 +569,20 @@ func (p *Pinger) receive(c *conn, emit probe.Emit) {
 // expire settles as lost every echo whose timeout has passed at now.
 func (p *Pinger) expire(now time.Time, c *conn, emit probe.Emit) {
 	p.mu.Lock()
-	n := p.fl.expire(now)
+	p.lost = p.fl.expire(now, p.lost[:0])
+	lost := p.lost
 	p.mu.Unlock()
-	for range n {
-		emit(p.lost(c))
+	for _, sent := range lost { // only Run's goroutine expires: p.lost stays as it is
+		emit(p.lostEcho(c, sent))
 	}
 }
 
-// lost is the Result of an echo lost on c: no reply within its timeout.
-func (p *Pinger) lost(c *conn) probe.Result {
-	return p.failure(c, probe.ReasonTimeout, fmt.Sprintf("no reply within %s", p.cfg.Timeout), 1)
+// lostEcho is the Result of an echo sent at sent on c and lost: no reply
+// within its timeout.
+func (p *Pinger) lostEcho(c *conn, sent time.Time) probe.Result {
+	r := p.failure(c, probe.ReasonTimeout, fmt.Sprintf("no reply within %s", p.cfg.Timeout), 1)
+	r.Sent = sent
+	return r
 }
 
 // failure is a failed Result accounting for packets echoes (0 or 1), on c

@@ -76,7 +76,7 @@ func TestFlight(t *testing.T) {
 				switch s.op {
 				case "add":
 					serial, evicted := f.add(at(s.at))
-					if serial != s.serial || evicted != (s.want == 1) {
+					if serial != s.serial || !evicted.IsZero() != (s.want == 1) {
 						t.Fatalf("step %d: add = %d, evicted %v; want %d, %v", i, serial, evicted, s.serial, s.want == 1)
 					}
 				case "answer":
@@ -85,7 +85,7 @@ func TestFlight(t *testing.T) {
 						t.Fatalf("step %d: answer(%d) = %v, %v; want %v, %v", i, s.serial, rtt, ok, s.rtt, s.want == 1)
 					}
 				case "expire":
-					if n := f.expire(at(s.at)); n != s.want {
+					if n := len(f.expire(at(s.at), nil)); n != s.want {
 						t.Fatalf("step %d: expire = %d, want %d", i, n, s.want)
 					}
 				}
@@ -94,6 +94,21 @@ func TestFlight(t *testing.T) {
 				t.Errorf("awaiting %d, want %d", n, tt.await)
 			}
 		})
+	}
+}
+
+// A lost echo is reported with the time it was sent, evicted or expired.
+func TestFlightSentTimes(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	f := newFlight(2, time.Second)
+	f.add(t0)
+	f.add(t0.Add(time.Millisecond))
+	if _, evicted := f.add(t0.Add(2 * time.Millisecond)); !evicted.Equal(t0) {
+		t.Errorf("evicted echo sent at %v, want %v", evicted, t0)
+	}
+	lost := f.expire(t0.Add(5*time.Second), nil)
+	if len(lost) != 2 || !lost[0].Equal(t0.Add(time.Millisecond)) || !lost[1].Equal(t0.Add(2*time.Millisecond)) {
+		t.Errorf("expired echoes sent at %v, want +1ms and +2ms", lost)
 	}
 }
 
@@ -107,12 +122,12 @@ func TestFlightBounded(t *testing.T) {
 	const n = 200_000 // more than 65,536: the wire sequence number wraps
 	for i := range n {
 		now := t0.Add(time.Duration(i) * 10 * time.Millisecond)
-		lost += f.expire(now)
-		if _, evicted := f.add(now); evicted {
+		lost += len(f.expire(now, nil))
+		if _, evicted := f.add(now); !evicted.IsZero() {
 			t.Fatalf("echo %d evicted: the ring should hold a timeout's worth", i)
 		}
 	}
-	lost += f.expire(t0.Add(n*10*time.Millisecond + time.Second))
+	lost += len(f.expire(t0.Add(n*10*time.Millisecond+time.Second), nil))
 	if lost != n || f.awaiting() != 0 || len(f.slots) != size || size > 128 {
 		t.Errorf("lost %d of %d, awaiting %d, ring %d→%d slots", lost, n, f.awaiting(), size, len(f.slots))
 	}

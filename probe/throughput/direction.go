@@ -163,6 +163,9 @@ func (r *dirRun) sample() (stop, sampled chan struct{}) {
 				return
 			case <-tick.C:
 			}
+			// Time the counters as read (TCP_INFO of every connection, under
+			// a lock), as the other samples are: not before the read.
+			v := r.conns.counters()
 			now := time.Since(r.begin)
 			// Sample finely at first, so that a fast link which uses up its
 			// share in a few tens of milliseconds still gives a window.
@@ -171,7 +174,6 @@ func (r *dirRun) sample() (stop, sampled chan struct{}) {
 			} else {
 				tick.Reset(sampleEvery)
 			}
-			v := r.conns.counters()
 			r.charge.observe(r.prior + v.sent + v.received)
 			delivered, wire := r.flow(v)
 			r.est.add(sample{now, delivered})

@@ -294,10 +294,13 @@ func (l Link) SignalUsed() Value { return signal(l) }
 
 // station fills the link from the AP's station entry.
 func (p *Poller) station(ifi *mdwifi.Interface, l *Link, o *observation) {
+	asked := p.now()
 	sts, err := p.src.StationInfo(ifi)
 	if err != nil || len(sts) == 0 {
 		return
 	}
+	// The kernel counts the connected time as it answers, within the call.
+	answered := asked.Add(p.now().Sub(asked) / 2)
 	st := sts[0]
 	for _, x := range sts {
 		if x != nil && x.HardwareAddr.String() == l.BSSID {
@@ -320,8 +323,8 @@ func (p *Poller) station(ifi *mdwifi.Interface, l *Link, o *observation) {
 		l.RxBitrate = Some(float64(st.ReceiveBitrate))
 	}
 	l.ConnectedFor = st.Connected
-	l.RetryRatio = p.retry.add(o.now, l.BSSID, st.Connected, max(st.TransmittedPackets, 0), max(st.TransmitRetries, 0))
-	o.station, o.connectedFor = true, st.Connected
+	l.RetryRatio = p.retry.add(answered, l.BSSID, st.Connected, max(st.TransmittedPackets, 0), max(st.TransmitRetries, 0))
+	o.station, o.stationAt, o.connectedFor = true, answered, st.Connected
 	o.retries, o.failed, o.beaconLoss = uint64(max(st.TransmitRetries, 0)), uint64(max(st.TransmitFailed, 0)), uint64(max(st.BeaconLoss, 0))
 }
 

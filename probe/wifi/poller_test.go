@@ -252,6 +252,23 @@ func TestNeighborSeenWithinScanDump(t *testing.T) {
 	}
 }
 
+// The station's connected time counts from the kernel's answer: a poll
+// whose scan dump was slow reads it late, and the next poll must not take
+// the difference for a drop and reassociation.
+func TestReassociationTimedByStationQuery(t *testing.T) {
+	c := &clock{t: start()}
+	f := connectedFake()
+	f.duringAPs = func() { c.add(3 * time.Second) }
+	p := NewPoller(Config{SSIDs: []string{"CLINICAL"}}, opener(f, nil, new(int)), c.now)
+	p.Poll() // connected 30 s when the station was read, 3 s after the poll began
+	f.duringAPs = nil
+	c.add(time.Second)
+	f.stations = []*mdwifi.StationInfo{sta(ap1, -56, -55, 31*time.Second)}
+	if s := p.Poll(); s.Counters.Disconnects != 0 {
+		t.Errorf("connected time grew by the 1 s between station reads: %d disconnects, want none", s.Counters.Disconnects)
+	}
+}
+
 func TestNeighbors(t *testing.T) {
 	c := &clock{t: start()}
 	f := connectedFake()

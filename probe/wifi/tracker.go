@@ -10,7 +10,10 @@ type observation struct {
 	bssid     string
 	// station is whether station data came with the poll; the rest is only
 	// valid when it did.
-	station      bool
+	station bool
+	// stationAt is when the kernel counted connectedFor: the station
+	// query's midpoint (not now, the poll's start, before other queries).
+	stationAt    time.Time
 	connectedFor time.Duration
 	retries      uint64
 	failed       uint64
@@ -114,7 +117,7 @@ func (t *tracker) reassociated(o observation) bool {
 	if !o.station || !t.base.station {
 		return false
 	}
-	expect := t.base.connectedFor + o.now.Sub(t.base.now)
+	expect := t.base.connectedFor + o.stationAt.Sub(t.base.stationAt)
 	return o.connectedFor < t.base.connectedFor || o.connectedFor+2*time.Second < expect
 }
 

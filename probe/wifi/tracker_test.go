@@ -97,8 +97,8 @@ func TestTracker(t *testing.T) {
 					now = now.Add(gap)
 				}
 				got = tr.observe(observation{now: now, connected: s.conn, ssid: s.ssid, bssid: s.bssid, station: s.st,
-					connectedFor: time.Duration(s.connFor) * time.Second,
-					retries:      uint64(s.retries), failed: uint64(s.failed), beaconLoss: uint64(s.bloss)})
+					stationAt: now, connectedFor: time.Duration(s.connFor) * time.Second,
+					retries: uint64(s.retries), failed: uint64(s.failed), beaconLoss: uint64(s.bloss)})
 			}
 			if got != tc.want {
 				t.Errorf("counters\n got %+v\nwant %+v", got, tc.want)

@@ -276,7 +276,8 @@ func (l *Listener) reset(timer *time.Timer, now time.Time) {
 	timer.Reset(d)
 }
 
-// sample reads the station, feeds the tracker, and resolves timeouts. With
+// sample reads the station, feeds the tracker, and resolves timeouts; now
+// is when it was asked for, and the reading is timed by the query itself. With
 // sync set (at start, after lost events) it takes the state as it finds it;
 // otherwise a disagreement between the kernel and the tracker that lasts
 // longer than a second (an event lost) is settled the same way.
@@ -284,16 +285,19 @@ func (l *Listener) sample(now time.Time, q *querier, ifindex int, emit func(Even
 	st, ok := Station{}, false
 	var err error
 	if ifindex > 0 {
+		asked := time.Now()
 		st, ok, err = q.station(ifindex)
 		if err != nil {
 			l.report(err)
 			return
 		}
-		// The kernel read the station's inactive time somewhere within the
-		// query: time the reading at the query's midpoint, so that a slow
-		// query (a loaded or emulated machine) moves the moment the AP was
-		// last heard by at most half its length, not all of it.
-		now = now.Add(time.Since(now) / 2)
+		// The kernel reads the station's inactive time within the query
+		// (as it sends the request, for one station): time the reading at
+		// the query's midpoint, so that a slow query (a loaded or emulated
+		// machine) moves the moment the AP was last heard by at most half
+		// its length, and a now that came late (lost events are handled
+		// after the batches before them) not at all.
+		now = asked.Add(time.Since(asked) / 2)
 	}
 	l.mu.Lock()
 	var evs []Event
