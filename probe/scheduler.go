@@ -33,10 +33,9 @@ type Job struct {
 // instead: those that share an interval send together, so that one wake-up
 // of the process sends all their echoes and their replies come back
 // together (more than halving the footprint bench's CPU when scraped every
-// 15 s);
-// the grid's phase is random per Scheduler, so that a fleet of probes does
-// not send in step. Other Runners start staggered. It is safe for
-// concurrent use.
+// 15 s); the grid's phase is random per Scheduler, so that a fleet of
+// probes does not send in step. Other Runners start staggered. It is safe
+// for concurrent use.
 type Scheduler struct {
 	emit Emit
 	// Stagger returns the delay before a job's first run, but a Runner's on

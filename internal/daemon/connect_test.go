@@ -65,55 +65,49 @@ wifi:
 	}
 }
 
+// TestPacketLogCountsRoamLosses: a packet every 100 ms with a 1 s timeout;
+// those sent from 300 to 700 ms are lost, and a roam from 250 to 750 ms
+// cost those 5 of the 5 it saw sent.
 func TestPacketLogCountsRoamLosses(t *testing.T) {
-	t0 := time.Unix(1000, 0)
-	var p packetLog
-	// A packet every 100 ms with a 1 s timeout; those sent from 300 to 700 ms are lost.
-	for i := 0; i < 20; i++ {
-		sent := t0.Add(time.Duration(i) * 100 * time.Millisecond)
-		r := probe.Result{Target: "gw", Kind: "icmp", Packets: 1, Success: true, Duration: 5 * time.Millisecond, Time: sent.Add(5 * time.Millisecond)}
-		if i >= 3 && i <= 7 {
-			r = probe.Result{Target: "gw", Kind: "icmp", Packets: 1, Time: sent.Add(time.Second)}
-		}
-		p.observe(r, time.Second)
+	tests := []struct {
+		name string
+		// settled is how long after its send a lost packet is settled.
+		settled time.Duration
+		// withSent says whether results carry their Sent time; without it
+		// a loss is placed a timeout before it was settled.
+		withSent bool
+	}{
+		{"settled at the timeout, without send times", time.Second, false},
+		// Settled late (the prober's goroutine ran late), a lost packet is
+		// still placed at its own send time, in the roam it was lost in.
+		{"settled late, with send times", 1400 * time.Millisecond, true},
 	}
-	roam := events.Event{Type: events.Roam, Start: t0.Add(250 * time.Millisecond), Time: t0.Add(750 * time.Millisecond)}
-	got := make(chan [2]int, 1)
-	p.afterRoam(roam, func(sent, lost int) { got <- [2]int{sent, lost} })
-	select {
-	case r := <-got:
-		if r != [2]int{5, 5} {
-			t.Errorf("sent %d, lost %d during the roam: want 5 and 5", r[0], r[1])
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no report")
-	}
-}
-
-// A lost packet is placed at its own send time, not a timeout before it was
-// settled: settled late (the prober's goroutine ran late), it still falls
-// in the roam it was lost in.
-func TestPacketLogPlacesLateLossesBySendTime(t *testing.T) {
-	t0 := time.Unix(1000, 0)
-	var p packetLog
-	for i := 0; i < 20; i++ {
-		sent := t0.Add(time.Duration(i) * 100 * time.Millisecond)
-		r := probe.Result{Target: "gw", Kind: "icmp", Packets: 1, Success: true, Duration: 5 * time.Millisecond,
-			Time: sent.Add(5 * time.Millisecond), Sent: sent}
-		if i >= 3 && i <= 7 {
-			r = probe.Result{Target: "gw", Kind: "icmp", Packets: 1, Time: sent.Add(1400 * time.Millisecond), Sent: sent}
-		}
-		p.observe(r, time.Second)
-	}
-	roam := events.Event{Type: events.Roam, Start: t0.Add(250 * time.Millisecond), Time: t0.Add(750 * time.Millisecond)}
-	got := make(chan [2]int, 1)
-	p.afterRoam(roam, func(sent, lost int) { got <- [2]int{sent, lost} })
-	select {
-	case r := <-got:
-		if r != [2]int{5, 5} {
-			t.Errorf("sent %d, lost %d during the roam: want 5 and 5", r[0], r[1])
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no report")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t0 := time.Unix(1000, 0)
+			var p packetLog
+			for i := 0; i < 20; i++ {
+				sent := t0.Add(time.Duration(i) * 100 * time.Millisecond)
+				r := probe.Result{Target: "gw", Kind: "icmp", Packets: 1, Success: true, Duration: 5 * time.Millisecond, Time: sent.Add(5 * time.Millisecond)}
+				if i >= 3 && i <= 7 {
+					r = probe.Result{Target: "gw", Kind: "icmp", Packets: 1, Time: sent.Add(tt.settled)}
+				}
+				if tt.withSent {
+					r.Sent = sent
+				}
+				p.observe(r, time.Second)
+			}
+			roam := events.Event{Type: events.Roam, Start: t0.Add(250 * time.Millisecond), Time: t0.Add(750 * time.Millisecond)}
+			got := make(chan [2]int, 1)
+			p.afterRoam(roam, func(sent, lost int) { got <- [2]int{sent, lost} })
+			select {
+			case r := <-got:
+				if r != [2]int{5, 5} {
+					t.Errorf("sent %d, lost %d during the roam: want 5 and 5", r[0], r[1])
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("no report")
+			}
+		})
 	}
 }

@@ -221,11 +221,8 @@ func (p *Poller) read(s *Snapshot, o *observation) {
 		return
 	}
 	asked := p.now()
-	aps, err := p.src.AccessPoints(ifi)
-	// The kernel gives each BSS's age as of its answer, somewhere within
-	// the call (not at the poll's start, several queries earlier): time the
-	// ages at the call's midpoint, off by at most half of it.
-	answered := asked.Add(p.now().Sub(asked) / 2)
+	aps, err := p.src.AccessPoints(ifi) // each BSS's age is as of the answer
+	answered := p.answeredSince(asked)
 	if err != nil {
 		if isGone(err) {
 			s.Present = false
@@ -292,15 +289,23 @@ func signal(l Link) Value {
 // when it gives one, else the last frame's, in dBm.
 func (l Link) SignalUsed() Value { return signal(l) }
 
+// answeredSince times a kernel answer to a query made at asked and just
+// returned: its midpoint. The kernel gives ages and counts (a BSS's age,
+// the connected time) as of its answer, somewhere within the call, not at
+// the poll's start, several queries earlier; the midpoint is off by at
+// most half the call.
+func (p *Poller) answeredSince(asked time.Time) time.Time {
+	return asked.Add(p.now().Sub(asked) / 2)
+}
+
 // station fills the link from the AP's station entry.
 func (p *Poller) station(ifi *mdwifi.Interface, l *Link, o *observation) {
 	asked := p.now()
-	sts, err := p.src.StationInfo(ifi)
+	sts, err := p.src.StationInfo(ifi) // the connected time is as of the answer
 	if err != nil || len(sts) == 0 {
 		return
 	}
-	// The kernel counts the connected time as it answers, within the call.
-	answered := asked.Add(p.now().Sub(asked) / 2)
+	answered := p.answeredSince(asked)
 	st := sts[0]
 	for _, x := range sts {
 		if x != nil && x.HardwareAddr.String() == l.BSSID {
